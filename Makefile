@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test venv venv-dev services browser lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+
+venv-dev: $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+services:
+	@bash scripts/ensure-services.sh
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+## Set up and run web, beat, the alert worker and the check workers (SQLite,
+## local Redis, one "local" region) on http://127.0.0.1:8000
+run: venv services
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho -f Procfile.dev start
+
+## Lint, format check and the whole test suite against real PostgreSQL and Redis
+test: venv-dev services browser lint
+	$(BIN)/python -m pytest tests -p no:cacheprovider; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$status
+
+lint: venv-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv-dev services
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3*

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from rest_framework.routers import DefaultRouter
+
+from .views import IncidentViewSet, MonitorViewSet, RegionViewSet
+
+router = DefaultRouter()
+router.register("monitors", MonitorViewSet, basename="monitor")
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("regions", RegionViewSet, basename="region")
+
+urlpatterns = router.urls

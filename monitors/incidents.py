@@ -1,0 +1,204 @@
+"""The incident state machine (DESIGN.md step 4).
+
+Called inside the transaction that stores ticks, with the monitors locked.
+
+* A region is *failing* when its latest ``failure_threshold`` ticks are all
+  DOWN. An incident opens when at least ``quorum`` regions are failing.
+* While an incident is open, a region counts as *recovered* only after
+  ``recovery_threshold`` consecutive UP (or degraded) ticks. The incident
+  resolves when fewer than ``quorum`` regions are still unrecovered. For a
+  majority quorum over an odd number of regions this is exactly "recovered in
+  at least quorum regions"; for a quorum of one it keeps the incident open
+  while any region still fails, instead of resolving and at once reopening.
+* Only fresh ticks count: a region whose worker stopped reporting is "no
+  data", never a stale vote for down or up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from .models import Incident, IncidentStatus, Monitor, Tick, TickStatus
+from .signals import incident_opened, incident_resolved
+
+TickRow = dict[str, Any]
+
+
+def _recent_ticks(
+    monitors: Sequence[Monitor],
+    region_ids: dict[int, list[int]],
+    since: dict[int, datetime],
+) -> dict[tuple[int, int], list[TickRow]]:
+    """Latest ticks per (monitor, region), newest first, in one query.
+
+    On PostgreSQL a LATERAL join walks the unique (monitor, region,
+    scheduled_at) index backwards, LIMIT k per pair: cost does not grow with
+    the tick table.
+    """
+    pairs = [
+        (m.pk, r, max(m.failure_threshold, m.recovery_threshold), since[m.pk])
+        for m in monitors
+        for r in region_ids[m.pk]
+    ]
+    out: dict[tuple[int, int], list[TickRow]] = defaultdict(list)
+    if not pairs:
+        return out
+    fields = ["status", "error", "message", "status_code", "scheduled_at", "checked_at"]
+    if connection.vendor == "postgresql":
+        values = ", ".join(
+            ["(%s::bigint, %s::bigint, %s::int, %s::timestamptz)"] * len(pairs)
+        )
+        params: list[Any] = [v for pair in pairs for v in pair]
+        sql = f"""
+            SELECT p.monitor_id, p.region_id, t.{", t.".join(fields)}
+            FROM (VALUES {values}) AS p(monitor_id, region_id, k, since)
+            CROSS JOIN LATERAL (
+                SELECT {", ".join(fields)} FROM {Tick._meta.db_table}
+                WHERE monitor_id = p.monitor_id AND region_id = p.region_id
+                  AND scheduled_at >= p.since
+                ORDER BY scheduled_at DESC LIMIT p.k
+            ) t
+            ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for row in cursor.fetchall():
+                out[(row[0], row[1])].append(dict(zip(fields, row[2:], strict=True)))
+        return out
+    for monitor_id, region_id, k, since_at in pairs:
+        rows = (
+            Tick.objects.filter(
+                monitor_id=monitor_id, region_id=region_id, scheduled_at__gte=since_at
+            )
+            .order_by("-scheduled_at")
+            .values(*fields)[:k]
+        )
+        out[(monitor_id, region_id)] = list(rows)
+    return out
+
+
+def _streak_start(rows: list[TickRow]) -> datetime:
+    """When the current run of DOWN ticks began (rows newest first)."""
+    start = rows[0]["checked_at"]
+    for row in rows:
+        if row["status"] != TickStatus.DOWN:
+            break
+        start = row["checked_at"]
+    return start
+
+
+def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int]:
+    """Open or resolve incidents for these (locked) monitors.
+
+    Returns the ids of the monitors that have an open incident afterwards.
+    """
+    if not monitors:
+        return set()
+    ids = [m.pk for m in monitors]
+    region_ids: dict[int, list[int]] = defaultdict(list)
+    through = Monitor.regions.through
+    for monitor_id, region_id in through.objects.filter(
+        monitor_id__in=ids, region__active=True
+    ).values_list("monitor_id", "region_id"):
+        region_ids[monitor_id].append(region_id)
+    since = {
+        m.pk: now
+        - timedelta(
+            seconds=m.interval_seconds
+            * (max(m.failure_threshold, m.recovery_threshold) + 2)
+            + m.timeout_seconds
+        )
+        for m in monitors
+    }
+    recent = _recent_ticks(monitors, region_ids, since)
+    open_incidents = {
+        i.monitor_id: i
+        for i in Incident.objects.filter(monitor_id__in=ids, status=IncidentStatus.OPEN)
+    }
+    still_open: set[int] = set()
+    region_codes = dict(
+        Monitor.regions.rel.model.objects.filter(
+            pk__in={r for rs in region_ids.values() for r in rs}
+        ).values_list("pk", "code")
+    )
+
+    for monitor in monitors:
+        regions = region_ids[monitor.pk]
+        quorum = monitor.effective_quorum(len(regions))
+        incident = open_incidents.get(monitor.pk)
+        if incident is None:
+            failing = {}
+            for region_id in regions:
+                rows = recent[(monitor.pk, region_id)][: monitor.failure_threshold]
+                if len(rows) == monitor.failure_threshold and all(
+                    r["status"] == TickStatus.DOWN for r in rows
+                ):
+                    failing[region_id] = rows
+            if regions and len(failing) >= quorum:
+                _open(monitor, failing, region_codes, quorum, now)
+                still_open.add(monitor.pk)
+        else:
+            unrecovered = 0
+            for region_id in regions:
+                rows = recent[(monitor.pk, region_id)]
+                if not rows:
+                    continue  # no fresh data from this region: no vote
+                head = rows[: monitor.recovery_threshold]
+                recovered = len(head) == monitor.recovery_threshold and all(
+                    r["status"] != TickStatus.DOWN for r in head
+                )
+                if not recovered:
+                    unrecovered += 1
+            if unrecovered < quorum:
+                incident.status = IncidentStatus.RESOLVED
+                incident.resolved_at = now
+                incident.save(update_fields=["status", "resolved_at"])
+                incident_resolved.send(sender=Incident, incident=incident)
+            else:
+                still_open.add(monitor.pk)
+    return still_open
+
+
+def _open(
+    monitor: Monitor,
+    failing: dict[int, list[TickRow]],
+    region_codes: dict[int, str],
+    quorum: int,
+    now: datetime,
+) -> Incident:
+    _latest_region, latest_rows = max(
+        failing.items(), key=lambda kv: kv[1][0]["checked_at"]
+    )
+    latest = latest_rows[0]
+    reason = latest["message"] or latest["error"] or "down"
+    cause = f"{latest['error']}: {reason}" if latest["error"] else reason
+    started_at = min(_streak_start(rows) for rows in failing.values())
+    details = {
+        "error": latest["error"],
+        "status_code": latest["status_code"],
+        "quorum": quorum,
+        "confirmed_at": now.isoformat(),
+        "regions": {
+            region_codes.get(region_id, str(region_id)): {
+                "first_failed_at": _streak_start(rows).isoformat(),
+                "error": rows[0]["error"],
+                "message": rows[0]["message"],
+                "status_code": rows[0]["status_code"],
+            }
+            for region_id, rows in failing.items()
+        },
+    }
+    incident = Incident.objects.create(
+        monitor=monitor,
+        status=IncidentStatus.OPEN,
+        started_at=started_at,
+        cause=cause[:500],
+        details=details,
+    )
+    incident_opened.send(sender=Incident, incident=incident)
+    return incident

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="owned_projects",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="projects", blank=True
+    )
+    status_page_enabled = models.BooleanField(default=False)
+    status_page_show_details = models.BooleanField(
+        default=False, help_text="Show URLs and error text on the public status page."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if not self.slug:
+            base = slugify(self.name)[:40] or "project"
+            self.slug = f"{base}-{secrets.token_hex(3)}"
+        super().save(*args, **kwargs)
+
+
+class Region(models.Model):
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ("code",)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class MonitorStatus(models.TextChoices):
+    PENDING = "pending"
+    UP = "up"
+    DOWN = "down"
+    PAUSED = "paused"
+
+
+class Monitor(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="monitors"
+    )
+    name = models.CharField(max_length=200)
+    url = models.CharField(max_length=2000)
+    interval_seconds = models.PositiveIntegerField(default=60)
+    timeout_seconds = models.FloatField(
+        default=10.0, validators=[MinValueValidator(0.1)]
+    )
+    regions = models.ManyToManyField(Region, related_name="monitors")
+    failure_threshold = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1)]
+    )
+    recovery_threshold = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)]
+    )
+    # None: a majority of the monitor's regions, whatever they are now.
+    region_quorum = models.PositiveSmallIntegerField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=10, choices=MonitorStatus.choices, default=MonitorStatus.PENDING
+    )
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    badge_key = models.CharField(max_length=64, default=_token, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        indexes = [
+            # The dispatcher's claim query: enabled monitors by next_check_at.
+            models.Index(
+                fields=["next_check_at"],
+                name="monitor_due_idx",
+                condition=Q(enabled=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard:monitor", args=[self.pk])
+
+    def effective_quorum(self, region_count: int | None = None) -> int:
+        count = region_count if region_count is not None else self.regions.count()
+        if self.region_quorum:
+            return min(self.region_quorum, max(count, 1))
+        return count // 2 + 1
+
+    def phase_seconds(self) -> int:
+        """A stable offset within the interval, so monitors spread over it.
+
+        Multiplying by a large odd constant (Knuth's multiplicative hash)
+        scatters consecutive ids, so a bulk import does not land in one second.
+        """
+        return (self.pk * 2654435761) % max(self.interval_seconds, 1)
+
+    def next_slot_after(self, moment: datetime) -> datetime:
+        """The first slot on this monitor's grid strictly after ``moment``."""
+        interval = self.interval_seconds
+        epoch = int(moment.timestamp())
+        phase = self.phase_seconds()
+        slot = ((epoch - phase) // interval + 1) * interval + phase
+        return datetime.fromtimestamp(slot, tz=timezone.UTC)
+
+    def pause(self) -> None:
+        self.enabled = False
+        self.status = MonitorStatus.PAUSED
+        self.next_check_at = None
+        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+    def resume(self) -> None:
+        self.enabled = True
+        self.status = MonitorStatus.PENDING
+        self.next_check_at = timezone.now()
+        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+
+class TickStatus(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+    DEGRADED = "degraded"
+
+
+class Tick(models.Model):
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="ticks")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="ticks")
+    scheduled_at = models.DateTimeField()
+    checked_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=TickStatus.choices)
+    response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=32, blank=True, default="")
+    message = models.CharField(max_length=500, blank=True, default="")
+    details = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A redelivered run_checks task cannot write the same slot twice;
+            # the index also serves "latest N ticks of a monitor in a region".
+            models.UniqueConstraint(
+                fields=["monitor", "region", "scheduled_at"], name="tick_unique_slot"
+            ),
+        ]
+        indexes = [
+            # "A monitor's ticks in a time range", across regions.
+            models.Index(
+                fields=["monitor", "scheduled_at"], name="tick_monitor_time_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.scheduled_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.monitor_id}@{self.region_id} {when} {self.status}"
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Incident(models.Model):
+    monitor = models.ForeignKey(
+        Monitor, on_delete=models.CASCADE, related_name="incidents"
+    )
+    status = models.CharField(
+        max_length=10, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
+    )
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    cause = models.CharField(max_length=500, blank=True, default="")
+    # Evidence: the failing tick per region at opening, regions, error class.
+    details = models.JSONField(default=dict, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["monitor"],
+                condition=Q(status="open"),
+                name="incident_one_open_per_monitor",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["monitor", "-started_at"], name="incident_monitor_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk} on {self.monitor_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("dashboard:incident", args=[self.pk])
+
+    @property
+    def duration_seconds(self) -> int | None:
+        end = self.resolved_at or timezone.now()
+        return int((end - self.started_at).total_seconds())

@@ -1,0 +1,131 @@
+"""Workflows over several models: projects, regions, recording ticks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .checks.base import CheckResult
+from .incidents import incidents_evaluate
+from .models import Monitor, MonitorStatus, Project, Region, Tick, TickStatus
+
+log = logging.getLogger(__name__)
+
+
+def project_create_default(*, user: AbstractBaseUser) -> Project:
+    name = f"{user.get_username()}'s project"
+    project = Project.objects.create(name=name[:100], owner=user)
+    project.members.add(user)
+    return project
+
+
+def projects_for(user: AbstractBaseUser) -> Iterable[Project]:
+    return Project.objects.filter(members=user)
+
+
+def default_project_for(user: AbstractBaseUser) -> Project:
+    project = Project.objects.filter(members=user).order_by("id").first()
+    if project is None:
+        project = project_create_default(user=user)
+    return project
+
+
+def regions_sync(*, using: str = "default") -> None:
+    """Create and activate the regions in UPTIME_REGIONS; deactivate others."""
+    codes = list(settings.UPTIME_REGIONS)
+    for code in codes:
+        Region.objects.using(using).update_or_create(
+            code=code,
+            defaults={"active": True},
+            create_defaults={"name": code, "active": True},
+        )
+    Region.objects.using(using).exclude(code__in=codes).update(active=False)
+
+
+def monitor_schedule_now(*, monitor: Monitor) -> None:
+    """Check at once (on create, on edit of what is checked, "check now")."""
+    if monitor.enabled:
+        Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class TickResult:
+    monitor_id: int
+    checked_at: datetime
+    result: CheckResult
+
+
+def ticks_record(
+    *, region: Region, scheduled_at: datetime, results: Sequence[TickResult]
+) -> list[Tick]:
+    """Store a batch of checks from one region and run the incident machine.
+
+    One transaction: the monitors are locked in id order (no deadlock between
+    two regions' batches), so when two regions report the same monitor at the
+    same instant the second waits and then sees the first one's tick.
+    """
+    if not results:
+        return []
+    ids = sorted({r.monitor_id for r in results})
+    with transaction.atomic():
+        monitors = {
+            m.pk: m
+            for m in Monitor.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        ticks = []
+        for item in results:
+            if item.monitor_id not in monitors:
+                continue  # deleted while its check ran
+            res = item.result
+            ticks.append(
+                Tick(
+                    monitor_id=item.monitor_id,
+                    region=region,
+                    scheduled_at=scheduled_at,
+                    checked_at=item.checked_at,
+                    status=res.status,
+                    response_time_ms=res.response_time_ms,
+                    status_code=res.status_code,
+                    error=res.error[:32],
+                    message=res.message[:500],
+                    details=res.details or None,
+                )
+            )
+        # A redelivered task hits the unique slot and writes nothing new.
+        Tick.objects.bulk_create(ticks, ignore_conflicts=True)
+        touched = [monitors[t.monitor_id] for t in ticks]
+        latest = {t.monitor_id: t for t in ticks}
+        open_ids = incidents_evaluate(monitors=touched, now=timezone.now())
+        for monitor in touched:
+            if not monitor.enabled:
+                continue
+            tick = latest[monitor.pk]
+            monitor.status = (
+                MonitorStatus.DOWN if monitor.pk in open_ids else MonitorStatus.UP
+            )
+            if (
+                monitor.last_checked_at is None
+                or tick.checked_at >= monitor.last_checked_at
+            ):
+                monitor.last_checked_at = tick.checked_at
+                if tick.status != TickStatus.DOWN:
+                    monitor.last_response_time_ms = tick.response_time_ms
+        Monitor.objects.bulk_update(
+            touched, ["status", "last_checked_at", "last_response_time_ms"]
+        )
+    return ticks
+
+
+def ticks_prune(*, older_than: timedelta) -> int:
+    cutoff = timezone.now() - older_than
+    deleted, _ = Tick.objects.filter(scheduled_at__lt=cutoff).delete()
+    return deleted

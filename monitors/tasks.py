@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from celery import shared_task
+
+from . import runner, scheduler
+
+
+@shared_task(name="monitors.dispatch_due", ignore_result=True)
+def dispatch_due() -> int:
+    return scheduler.dispatch_due()
+
+
+@shared_task(name="monitors.run_checks", ignore_result=True, acks_late=True)
+def run_checks(region: str, scheduled_at: str, monitor_ids: list[int]) -> int:
+    return runner.run_checks(
+        region_code=region,
+        scheduled_at=datetime.fromisoformat(scheduled_at),
+        monitor_ids=monitor_ids,
+    )

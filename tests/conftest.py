@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from monitors.models import Monitor, Project, Region
+from monitors.services import regions_sync
+from tests.targets import Target
+
+
+@pytest.fixture
+def regions(db) -> list[Region]:  # type: ignore[no-untyped-def]
+    regions_sync()
+    return list(Region.objects.filter(active=True).order_by("code"))
+
+
+@pytest.fixture
+def owner(db) -> User:  # type: ignore[no-untyped-def]
+    return User.objects.create_user("alice", "alice@example.com", "pw-alice-123!")
+
+
+@pytest.fixture
+def project(owner: User) -> Project:
+    return Project.objects.get(owner=owner)
+
+
+@pytest.fixture
+def teammate(project: Project) -> User:
+    user = User.objects.create_user("bob", "bob@example.com", "pw-bob-123!")
+    project.members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db) -> User:  # type: ignore[no-untyped-def]
+    return User.objects.create_user("mallory", "mallory@example.com", "pw-mal-123!")
+
+
+def api_client_for(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(owner: User) -> APIClient:
+    return api_client_for(owner)
+
+
+@pytest.fixture
+def outsider_api(outsider: User) -> APIClient:
+    return api_client_for(outsider)
+
+
+@pytest.fixture
+def allow_private(settings) -> None:  # type: ignore[no-untyped-def]
+    """Checks may reach loopback targets (the default install refuses them)."""
+    settings.UPTIME_ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture
+def target() -> Iterator[Target]:
+    server = Target()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def make_monitor(project: Project, regions: list[Region]):  # type: ignore[no-untyped-def]
+    def make(**kwargs: object) -> Monitor:
+        region_list = kwargs.pop("regions", regions)
+        fields = {
+            "project": project,
+            "name": "Shop",
+            "url": "https://shop.example/",
+            "interval_seconds": 60,
+            "timeout_seconds": 5,
+        }
+        fields.update(kwargs)
+        monitor = Monitor.objects.create(**fields)
+        monitor.regions.set(region_list)  # type: ignore[arg-type]
+        return monitor
+
+    return make

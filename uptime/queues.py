@@ -1,0 +1,11 @@
+"""Queue names, in one place. Routing refers to these, never to literals."""
+
+from __future__ import annotations
+
+DEFAULT = "default"
+ALERTS = "alerts"
+CHECKS_PREFIX = "checks."
+
+
+def checks_queue(region_code: str) -> str:
+    return f"{CHECKS_PREFIX}{region_code}"
