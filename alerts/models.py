@@ -1,0 +1,190 @@
+"""Alert channels and the notification outbox (DESIGN.md step 5)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from monitors.models import Incident, Monitor, Project
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+
+
+def generate_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` + base64 of 32 bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def mask_url(url: str) -> str:
+    """Scheme and host only: the path of a Slack or webhook URL is the secret."""
+    parts = urlsplit(url)
+    tail = url[-4:] if len(url) > 16 else ""
+    return f"{parts.scheme}://{parts.netloc}/…{tail}"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+
+
+class Event(models.TextChoices):
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RESOLVED = "incident.resolved"
+    INCIDENT_REMINDER = "incident.reminder"
+    CERTIFICATE_EXPIRING = "certificate.expiring"
+    TEST = "test"
+
+
+# Which channel switch ("down" or "up") an event answers to.
+DOWN_EVENTS = {Event.INCIDENT_OPENED, Event.INCIDENT_REMINDER}
+DOWN_EVENTS |= {Event.CERTIFICATE_EXPIRING}
+UP_EVENTS = {Event.INCIDENT_RESOLVED}
+
+
+class Channel(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="channels"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    # An email address, a Slack incoming-webhook URL or a webhook URL.
+    target = models.CharField(max_length=2000)
+    # Webhooks only: the Standard Webhooks signing secret (whsec_...).
+    secret = models.CharField(max_length=120, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+    notify_down = models.BooleanField(
+        default=True, help_text="Send when an incident opens (and reminders)."
+    )
+    notify_up = models.BooleanField(
+        default=True, help_text="Send when an incident resolves."
+    )
+    reminder_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Remind every N minutes while an incident stays open; "
+        "empty = no reminders.",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Link new monitors of this project to this channel."
+    )
+    monitors = models.ManyToManyField(Monitor, related_name="channels", blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def clean(self) -> None:
+        from .services import channel_validate
+
+        channel_validate(kind=self.kind, target=self.target, secret=self.secret or None)
+
+    def wants(self, event: str) -> bool:
+        if event == Event.TEST:
+            return True
+        if event in UP_EVENTS:
+            return self.notify_up
+        return self.notify_down
+
+    @property
+    def masked_target(self) -> str:
+        if self.kind == ChannelKind.EMAIL:
+            return self.target
+        return mask_url(self.target)
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(models.Model):
+    """One message for one channel: the outbox row and its delivery log.
+
+    ``payload`` is the event as it was when it happened, so every retry sends
+    the same body with the same ``uid`` (the webhook-id).
+    """
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # Null for events that are not about an incident (test, certificate).
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    monitor = models.ForeignKey(
+        Monitor,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    event = models.CharField(max_length=32, choices=Event.choices)
+    # Unique per channel: "incident:7:opened", "incident:7:reminder:3", ...
+    dedupe_key = models.CharField(max_length=200)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Delivery bookkeeping: when the next attempt is due, when a claim by a
+    # worker lapses (a worker that died mid-send), when the sweeper last
+    # re-enqueued the row, and when transient retries stop.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "dedupe_key"], name="notification_dedupe"
+            ),
+            # The issue's rule: one row per (incident, channel, event);
+            # reminders repeat by design and are deduplicated by key.
+            models.UniqueConstraint(
+                fields=["incident", "channel", "event"],
+                condition=Q(incident__isnull=False) & ~Q(event="incident.reminder"),
+                name="notification_one_per_incident_event",
+            ),
+        ]
+        indexes = [
+            # The sweeper's scan: pending rows by due time (a small set).
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_pending_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["incident", "channel"], name="notification_inc_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.channel_id} ({self.status})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.uid.hex}"

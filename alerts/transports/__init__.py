@@ -1,0 +1,16 @@
+"""One module per channel kind behind ``Transport.notify`` (see base.py)."""
+
+from __future__ import annotations
+
+from .base import Transport, TransportError
+from .email import EmailTransport
+from .slack import SlackTransport
+from .webhook import WebhookTransport
+
+REGISTRY: dict[str, type[Transport]] = {
+    "email": EmailTransport,
+    "slack": SlackTransport,
+    "webhook": WebhookTransport,
+}
+
+__all__ = ["REGISTRY", "Transport", "TransportError"]

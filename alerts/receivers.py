@@ -1,0 +1,54 @@
+"""alerts listens to monitors; monitors never imports alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from monitors import signals
+from monitors.models import Incident, Monitor
+
+from . import services
+from .models import Event
+
+
+@receiver(signals.incident_opened)
+def write_opened_notifications(sender: Any, incident: Incident, **kwargs: Any) -> None:
+    # Inside the incident's transaction: the rows commit or roll back with it.
+    services.notifications_for_incident(incident=incident, event=Event.INCIDENT_OPENED)
+
+
+@receiver(signals.incident_resolved)
+def write_resolved_notifications(
+    sender: Any, incident: Incident, **kwargs: Any
+) -> None:
+    services.notifications_for_incident(
+        incident=incident, event=Event.INCIDENT_RESOLVED
+    )
+
+
+@receiver(post_save, sender=Monitor)
+def link_default_channels(
+    sender: Any, instance: Monitor, created: bool, **kwargs: Any
+) -> None:
+    if created and not kwargs.get("raw"):
+        services.monitor_link_default_channels(monitor=instance)
+
+
+def write_certificate_notifications(
+    sender: Any, monitor: Monitor, days_left: int, not_after: Any, **kwargs: Any
+) -> None:
+    services.notifications_for_certificate(
+        monitor=monitor, days_left=days_left, not_after=not_after
+    )
+
+
+# Sent by the TLS check kind when it exists (added by another part).
+_certificate_expiring = getattr(signals, "certificate_expiring", None)
+if _certificate_expiring is not None:
+    _certificate_expiring.connect(
+        write_certificate_notifications,
+        dispatch_uid="alerts.write_certificate_notifications",
+    )

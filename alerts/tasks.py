@@ -1,0 +1,22 @@
+"""Thin Celery tasks over alerts.services (queue ``alerts`` by routing)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="alerts.deliver", ignore_result=True, acks_late=True)
+def deliver(notification_id: int) -> str:
+    return services.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="alerts.sweep", ignore_result=True)
+def sweep() -> int:
+    return len(services.notifications_sweep())
+
+
+@shared_task(name="alerts.remind", ignore_result=True)
+def remind() -> int:
+    return services.notifications_remind()

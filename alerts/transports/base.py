@@ -1,0 +1,132 @@
+"""The one interface every alert transport implements (healthchecks style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from uptime import outbound
+
+if TYPE_CHECKING:
+    from ..models import Channel, Notification
+
+
+class TransportError(Exception):
+    """Delivery failed. ``permanent``: retrying cannot help (bad address,
+    revoked token); otherwise the outbox retries with backoff, no sooner than
+    ``retry_after`` seconds when the receiver said so."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Transport:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+
+    def notify(self, notification: Notification) -> None:
+        raise NotImplementedError
+
+
+LABELS = {
+    "incident.opened": "DOWN",
+    "incident.resolved": "UP",
+    "incident.reminder": "STILL DOWN",
+    "certificate.expiring": "CERTIFICATE",
+    "test": "TEST",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """What every transport says, built once from the stored payload."""
+
+    event: str
+    label: str
+    subject: str
+    summary: str
+    monitor_name: str
+    monitor_url: str
+    cause: str
+    regions: list[str]
+    incident_url: str
+    payload: dict[str, Any]
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {sec} s"
+    return f"{sec} s"
+
+
+def message_for(notification: Notification) -> Message:
+    payload = notification.payload or {}
+    event = payload.get("type", notification.event)
+    data = payload.get("data") or {}
+    monitor = data.get("monitor") or {}
+    incident = data.get("incident") or {}
+    label = LABELS.get(event, event.upper())
+    name = monitor.get("name", "")
+    url = monitor.get("url", "")
+    regions = sorted(incident.get("regions") or [])
+    cause = incident.get("cause", "")
+    if event == "incident.opened":
+        summary = f"{name} is down: {cause or 'no answer'}."
+    elif event == "incident.resolved":
+        took = _duration(incident.get("duration_seconds"))
+        summary = f"{name} is up again after {took}." if took else f"{name} is up."
+    elif event == "incident.reminder":
+        took = _duration(incident.get("duration_seconds"))
+        summary = f"{name} is still down ({took}): {cause or 'no answer'}."
+    elif event == "certificate.expiring":
+        cert = data.get("certificate") or {}
+        days = cert.get("days_left")
+        summary = (
+            f"The TLS certificate of {name} expires in {days} days "
+            f"({cert.get('not_after', '')})."
+        )
+    else:
+        summary = data.get("message") or "A test message from the uptime monitor."
+    subject = f"[{label}] {name} ({url})" if name else f"[{label}] Uptime monitor"
+    return Message(
+        event=event,
+        label=label,
+        subject=subject,
+        summary=summary,
+        monitor_name=name,
+        monitor_url=url,
+        cause=cause,
+        regions=regions,
+        incident_url=incident.get("url", ""),
+        payload=payload,
+    )
+
+
+def send_timeout() -> float:
+    return float(settings.ALERTS_SEND_TIMEOUT_SECONDS)
+
+
+def blocked_cause(exc: BaseException) -> outbound.BlockedAddress | None:
+    """The guard's refusal, which aiohttp wraps in a connector error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, outbound.BlockedAddress):
+            return seen
+        os_error = getattr(seen, "os_error", None)
+        if isinstance(os_error, outbound.BlockedAddress):
+            return os_error
+        seen = seen.__cause__ or seen.__context__
+    return None

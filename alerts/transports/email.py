@@ -1,0 +1,61 @@
+"""Email through Django's email backend (SMTP configured by EMAIL_*)."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+
+from .base import Transport, TransportError, message_for, send_timeout
+
+if TYPE_CHECKING:
+    from ..models import Notification
+
+
+def _smtp_error(exc: smtplib.SMTPException) -> TransportError:
+    # SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 4.2.1).
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        return TransportError(f"recipient refused: {codes}", permanent=permanent)
+    code = getattr(exc, "smtp_code", None)
+    if isinstance(code, int):
+        text = getattr(exc, "smtp_error", b"")
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        return TransportError(f"SMTP {code}: {text}"[:300], permanent=500 <= code < 600)
+    return TransportError(f"SMTP error: {exc}"[:300])
+
+
+class EmailTransport(Transport):
+    def notify(self, notification: Notification) -> None:
+        msg = message_for(notification)
+        context = {
+            "message": msg,
+            "channel": self.channel,
+            "site_url": settings.SITE_URL,
+        }
+        text = render_to_string("alerts/email/alert.txt", context)
+        html = render_to_string("alerts/email/alert.html", context)
+        email = EmailMultiAlternatives(
+            subject=msg.subject.replace("\n", " ")[:250],
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[self.channel.target],
+            # The same id on a resend, so a mail client can fold duplicates.
+            headers={
+                "Message-ID": f"<{notification.uid.hex}@uptime-monitor>",
+                "X-Uptime-Event": msg.event,
+            },
+            connection=get_connection(fail_silently=False, timeout=send_timeout()),
+        )
+        email.attach_alternative(html, "text/html")
+        try:
+            email.send(fail_silently=False)
+        except smtplib.SMTPException as exc:
+            raise _smtp_error(exc) from None
+        except OSError as exc:  # refused, unreachable, timed out: try again
+            raise TransportError(f"SMTP connection failed: {exc}"[:300]) from None

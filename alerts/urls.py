@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("channels/", views.channel_list, name="channels"),
+    path("channels/new/", views.channel_add, name="channel_create"),
+    path("channels/<int:pk>/edit/", views.channel_edit, name="channel_edit"),
+    path("channels/<int:pk>/delete/", views.channel_delete, name="channel_delete"),
+    path("channels/<int:pk>/test/", views.channel_test, name="channel_test"),
+]
