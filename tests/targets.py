@@ -89,6 +89,7 @@ class Target:
         class Server(ThreadingHTTPServer):
             address_family = family
             daemon_threads = True
+            request_queue_size = 256
 
         self.server = Server((host, 0), Handler)
         if ssl_context is not None:

@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from monitors.checks.base import CheckResult
+from monitors.models import Incident, MonitorStatus, Region
+from monitors.services import TickResult, ticks_record
+from monitors.signals import incident_opened, incident_resolved
+
+UP = CheckResult(
+    status="up", response_time_ms=12, status_code=200, message="HTTP 200 OK"
+)
+DOWN = CheckResult(
+    status="down", status_code=500, error="http_status", message="HTTP 500 Internal"
+)
+
+
+class Clock:
+    """Slots one interval apart; each round is evaluated at its own time."""
+
+    def __init__(self, interval: int = 60, slots: int = 12) -> None:
+        self.interval = interval
+        self.start = timezone.now() - timedelta(seconds=interval * slots)
+        self.n = 0
+
+    def next(self) -> datetime:
+        self.n += 1
+        return self.start + timedelta(seconds=self.interval * self.n)
+
+
+def record(monitor, region: Region, at: datetime, result: CheckResult) -> None:  # type: ignore[no-untyped-def]
+    ticks_record(
+        region=region,
+        scheduled_at=at,
+        results=[TickResult(monitor_id=monitor.pk, checked_at=at, result=result)],
+        now=at + timedelta(seconds=1),
+    )
+
+
+def round_(monitor, regions, clock: Clock, results) -> None:  # type: ignore[no-untyped-def]
+    at = clock.next()
+    for region, result in zip(regions, results, strict=True):
+        record(monitor, region, at, result)
+
+
+@pytest.fixture
+def events():  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, int]] = []
+
+    def opened(sender, incident, **kw):  # type: ignore[no-untyped-def]
+        seen.append(("opened", incident.pk))
+
+    def resolved(sender, incident, **kw):  # type: ignore[no-untyped-def]
+        seen.append(("resolved", incident.pk))
+
+    incident_opened.connect(opened)
+    incident_resolved.connect(resolved)
+    yield seen
+    incident_opened.disconnect(opened)
+    incident_resolved.disconnect(resolved)
+
+
+@pytest.mark.django_db
+def test_it_opens_incident_after_three_failures_and_not_before(
+    make_monitor, regions, events
+) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    clock = Clock()
+    round_(monitor, [eu], clock, [UP])
+    round_(monitor, [eu], clock, [DOWN])
+    round_(monitor, [eu], clock, [DOWN])
+    assert not Incident.objects.exists()
+    monitor.refresh_from_db()
+    assert monitor.status == MonitorStatus.UP
+
+    round_(monitor, [eu], clock, [DOWN])
+
+    incident = Incident.objects.get()
+    assert incident.status == "open"
+    assert incident.cause == "http_status: HTTP 500 Internal"
+    assert incident.details["regions"]["eu"]["status_code"] == 500
+    monitor.refresh_from_db()
+    assert monitor.status == MonitorStatus.DOWN
+    assert events == [("opened", incident.pk)]
+
+
+@pytest.mark.django_db
+def test_a_flapping_site_opens_nothing(make_monitor, regions) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    clock = Clock(slots=20)
+    for result in [DOWN, DOWN, UP, DOWN, DOWN, UP, DOWN, DOWN, UP]:
+        round_(monitor, [eu], clock, [result])
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_resolves_after_recovery_threshold_ups_with_a_duration(
+    make_monitor, regions, events
+) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu], recovery_threshold=2)
+    clock = Clock()
+    for _ in range(3):
+        round_(monitor, [eu], clock, [DOWN])
+    round_(monitor, [eu], clock, [UP])
+    assert Incident.objects.get().status == "open"
+    round_(monitor, [eu], clock, [UP])
+
+    incident = Incident.objects.get()
+    assert incident.status == "resolved"
+    assert incident.resolved_at is not None
+    assert incident.duration_seconds >= 3 * 60 - 1
+    monitor.refresh_from_db()
+    assert monitor.status == MonitorStatus.UP
+    assert [e[0] for e in events] == ["opened", "resolved"]
+
+
+@pytest.mark.django_db
+def test_one_failing_region_out_of_three_does_not_open(make_monitor, regions) -> None:
+    monitor = make_monitor()  # three regions, quorum 2
+    clock = Clock()
+    for _ in range(5):
+        round_(monitor, regions, clock, [DOWN, UP, UP])
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.django_db
+def test_two_failing_regions_out_of_three_open_one_incident(
+    make_monitor, regions
+) -> None:
+    monitor = make_monitor()
+    clock = Clock()
+    for _ in range(5):
+        round_(monitor, regions, clock, [DOWN, DOWN, UP])
+    incident = Incident.objects.get()
+    assert sorted(incident.details["regions"]) == ["ap", "eu"]
+    assert incident.details["quorum"] == 2
+
+
+@pytest.mark.django_db
+def test_an_explicit_quorum_of_one_alerts_on_any_region(make_monitor, regions) -> None:
+    monitor = make_monitor(region_quorum=1)
+    clock = Clock()
+    for _ in range(3):
+        round_(monitor, regions, clock, [UP, DOWN, UP])
+    assert Incident.objects.filter(status="open").count() == 1
+    # One region recovering while another still fails keeps it open (no flap).
+    round_(monitor, regions, clock, [UP, DOWN, UP])
+    assert Incident.objects.filter(status="open").count() == 1
+    round_(monitor, regions, clock, [UP, UP, UP])
+    assert Incident.objects.get().status == "resolved"
+
+
+@pytest.mark.django_db
+def test_it_reopens_a_new_incident_after_resolution(make_monitor, regions) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    clock = Clock(slots=12)
+    for result in [DOWN, DOWN, DOWN, UP, DOWN, DOWN, DOWN]:
+        round_(monitor, [eu], clock, [result])
+    assert list(
+        Incident.objects.order_by("started_at").values_list("status", flat=True)
+    ) == [
+        "resolved",
+        "open",
+    ]
+
+
+@pytest.mark.django_db
+def test_stale_ticks_do_not_vote(make_monitor, regions) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    old = timezone.now() - timedelta(hours=3)
+    for k in range(2):
+        record(monitor, eu, old + timedelta(minutes=k), DOWN)
+    record(monitor, eu, timezone.now() - timedelta(seconds=5), DOWN)
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_redelivered_batch_writes_no_second_tick(make_monitor, regions) -> None:
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    at = timezone.now()
+    record(monitor, eu, at, DOWN)
+    record(monitor, eu, at, UP)
+    assert monitor.ticks.count() == 1
+    assert monitor.ticks.get().status == "down"
+
+
+def report_at_once(monitor, regions: list[Region], at: datetime) -> None:  # type: ignore[no-untyped-def]
+    barrier = threading.Barrier(len(regions))
+    errors: list[BaseException] = []
+
+    def report(region: Region) -> None:
+        try:
+            barrier.wait()
+            record(monitor, region, at, DOWN)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=report, args=(r,)) for r in regions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_regions_reporting_at_the_same_instant_open_exactly_one(
+    make_monitor, regions
+) -> None:
+    for attempt in range(5):
+        monitor = make_monitor(name=f"race {attempt}", regions=regions[:2])
+        clock = Clock()
+        for _ in range(2):
+            round_(monitor, regions[:2], clock, [DOWN, DOWN])
+        report_at_once(monitor, regions[:2], clock.next())
+        assert Incident.objects.filter(monitor=monitor).count() == 1
+        assert monitor.ticks.count() == 6

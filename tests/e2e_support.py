@@ -1,0 +1,150 @@
+"""Real Celery worker processes and the dispatcher for end-to-end tests.
+
+Tests using these need ``transactional_db`` (or ``live_server``): the
+worker processes are separate connections and must see committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from monitors.scheduler import dispatch_due
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    db = connection.settings_dict
+    url = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "uptime.test_settings",
+            "DATABASE_URL": url,
+            "REDIS_URL": settings.REDIS_URL,
+            "UPTIME_REGIONS": ",".join(settings.UPTIME_REGIONS),
+            "UPTIME_ALLOW_PRIVATE_TARGETS": "true"
+            if settings.UPTIME_ALLOW_PRIVATE_TARGETS
+            else "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def purge_broker() -> None:
+    """Drop queued tasks a previous test left in the test Redis database."""
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@contextmanager
+def celery_worker(
+    queues: list[str],
+    *,
+    pool: str = "threads",
+    concurrency: int = 8,
+    log_path: Path | None = None,
+    **env: str,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``celery -A uptime worker -Q <queues>``; wait until it is ready."""
+    name = f"test-{'-'.join(q.replace('.', '_') for q in queues)}-{os.getpid()}@%h"
+    log = open(log_path or os.devnull, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "uptime",
+            "worker",
+            "-Q",
+            ",".join(queues),
+            "--pool",
+            pool,
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            name,
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=worker_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            if b"ready." in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        if not ready.wait(30):
+            raise RuntimeError(f"celery worker for {queues} did not start")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+@contextmanager
+def dispatcher_loop(every: float = 0.2) -> Iterator[None]:
+    """Run the dispatcher in a thread, as beat would (but more often)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            while not stop.is_set():
+                dispatch_due()
+                stop.wait(every)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def wait_for(predicate, timeout: float = 30.0, every: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll until ``predicate()`` is truthy; return its value or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s")
