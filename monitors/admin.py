@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
-from .models import Incident, Monitor, Project, Region, Tick
+from .checks.options import CHECK_FIELDS, clean_options
+from .models import Incident, Monitor, MonitorKind, Project, Region, Tick
 
 
 class NoCountPaginator(Paginator):
@@ -53,17 +60,79 @@ def resume_monitors(
         monitor.resume()
 
 
+class MonitorAdminForm(forms.ModelForm):
+    """Kind-aware validation shared with the API (monitors/checks/options.py);
+    the basic-auth password is write-only."""
+
+    auth_password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the current password.",
+    )
+    clear_auth_password = forms.BooleanField(
+        required=False, label="Remove the basic-auth password"
+    )
+
+    class Meta:
+        model = Monitor
+        fields = (
+            "project",
+            "name",
+            "kind",
+            "url",
+            "enabled",
+            "interval_seconds",
+            "timeout_seconds",
+            "degraded_threshold_ms",
+            "regions",
+            "failure_threshold",
+            "recovery_threshold",
+            "region_quorum",
+            *CHECK_FIELDS,
+            "follow_redirects",
+            "max_redirects",
+            "verify_tls",
+            "keyword_mode",
+            "dns_expected",
+            "heartbeat_grace_seconds",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("auth_password") and not data.get("clear_auth_password"):
+            data["auth_password"] = (
+                self.instance.auth_password if self.instance.pk else ""
+            )
+        if data.get("clear_auth_password"):
+            data["auth_password"] = ""
+        values = {
+            name: data.get(name, getattr(self.instance, name, None))
+            for name in CHECK_FIELDS
+        }
+        cleaned, errors = clean_options(
+            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
+        )
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        data.update(cleaned)
+        return data
+
+
 @admin.register(Monitor)
 class MonitorAdmin(admin.ModelAdmin):
+    form = MonitorAdminForm
     list_display = (
         "name",
+        "kind",
         "url",
         "project",
         "status",
         "interval_seconds",
         "last_checked_at",
+        "cert_expires_at",
     )
-    list_filter = ("status", "enabled", "regions")
+    list_filter = ("status", "kind", "enabled", "regions")
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
@@ -72,6 +141,69 @@ class MonitorAdmin(admin.ModelAdmin):
         "last_checked_at",
         "last_response_time_ms",
         "created_at",
+        "ping_url",
+        "last_ping_at",
+        "cert_expires_at",
+        "cert_issuer",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "project",
+                    "name",
+                    "kind",
+                    "url",
+                    "enabled",
+                    "interval_seconds",
+                    "timeout_seconds",
+                    "degraded_threshold_ms",
+                    "regions",
+                    "failure_threshold",
+                    "recovery_threshold",
+                    "region_quorum",
+                )
+            },
+        ),
+        (
+            "HTTP(S)",
+            {
+                "fields": (
+                    "http_method",
+                    "http_headers",
+                    "http_body",
+                    "auth_username",
+                    "auth_password",
+                    "clear_auth_password",
+                    "accepted_status_codes",
+                    "follow_redirects",
+                    "max_redirects",
+                    "verify_tls",
+                    "keyword",
+                    "keyword_mode",
+                    "json_path",
+                )
+            },
+        ),
+        ("DNS", {"fields": ("dns_record_type", "dns_expected", "dns_resolver")}),
+        (
+            "Heartbeat",
+            {"fields": ("heartbeat_grace_seconds", "ping_url", "last_ping_at")},
+        ),
+        (
+            "State",
+            {
+                "fields": (
+                    "status",
+                    "last_checked_at",
+                    "last_response_time_ms",
+                    "cert_expires_at",
+                    "cert_issuer",
+                    "created_at",
+                )
+            },
+        ),
     )
     actions = (pause_monitors, resume_monitors)
 
@@ -80,18 +212,19 @@ class MonitorAdmin(admin.ModelAdmin):
     ) -> None:  # type: ignore[no-untyped-def]
         from django.utils import timezone
 
-        if not change or {"url", "interval_seconds", "enabled"} & set(
+        if not change or {"url", "kind", "interval_seconds", "enabled"} & set(
             form.changed_data
         ):
             obj.next_check_at = timezone.now() if obj.enabled else None
         super().save_model(request, obj, form, change)
 
-    def get_form(self, request, obj=None, **kwargs):  # type: ignore[no-untyped-def]
-        form = super().get_form(request, obj, **kwargs)
-        from .validators import validate_target_url
-
-        form.base_fields["url"].validators.append(validate_target_url)
-        return form
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        monitor = form.instance
+        if monitor.kind == MonitorKind.HEARTBEAT and monitor.regions.count() > 1:
+            # A heartbeat is evaluated from the database: one region is enough
+            # (and quorum 1 is what it means), as the API does.
+            monitor.regions.set([monitor.regions.order_by("code").first()])
 
 
 @admin.register(Tick)
@@ -117,7 +250,16 @@ class TickAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return [f.name for f in Tick._meta.fields]
+        names = [f.name for f in Tick._meta.fields if f.name != "details"]
+        return [*names, "evidence"]
+
+    @admin.display(description="Evidence")
+    def evidence(self, tick: Tick) -> str:
+        # format_html escapes the JSON: a target's body is never markup here.
+        if not tick.details:
+            return "-"
+        text = json.dumps(tick.details, indent=2, ensure_ascii=False)
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
 
 @admin.register(Incident)

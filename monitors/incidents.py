@@ -171,7 +171,7 @@ def _open(
     quorum: int,
     now: datetime,
 ) -> Incident:
-    _latest_region, latest_rows = max(
+    latest_region, latest_rows = max(
         failing.items(), key=lambda kv: kv[1][0]["checked_at"]
     )
     latest = latest_rows[0]
@@ -193,6 +193,19 @@ def _open(
             for region_id, rows in failing.items()
         },
     }
+    # The failing tick's evidence (bounded by the check), so the incident and
+    # its alerts show why without a second lookup. One indexed row.
+    evidence = (
+        Tick.objects.filter(
+            monitor_id=monitor.pk,
+            region_id=latest_region,
+            scheduled_at=latest["scheduled_at"],
+        )
+        .values_list("details", flat=True)
+        .first()
+    )
+    if evidence:
+        details["evidence"] = evidence
     incident = Incident.objects.create(
         monitor=monitor,
         status=IncidentStatus.OPEN,

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -65,12 +65,48 @@ class MonitorStatus(models.TextChoices):
     PAUSED = "paused"
 
 
+class MonitorKind(models.TextChoices):
+    HTTP = "http", "HTTP(S)"
+    TCP = "tcp", "TCP port"
+    DNS = "dns", "DNS"
+    HEARTBEAT = "heartbeat", "Heartbeat"
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET"
+    HEAD = "HEAD"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+    OPTIONS = "OPTIONS"
+
+
+class KeywordMode(models.TextChoices):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class DnsRecordType(models.TextChoices):
+    A = "A"
+    AAAA = "AAAA"
+    CNAME = "CNAME"
+    MX = "MX"
+    TXT = "TXT"
+    NS = "NS"
+
+
 class Monitor(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="monitors"
     )
     name = models.CharField(max_length=200)
-    url = models.CharField(max_length=2000)
+    kind = models.CharField(
+        max_length=10, choices=MonitorKind.choices, default=MonitorKind.HTTP
+    )
+    # The target: an http(s) URL, tcp://host:port, or a DNS name to query;
+    # empty for heartbeats (they are pinged, not checked).
+    url = models.CharField(max_length=2000, blank=True)
     interval_seconds = models.PositiveIntegerField(default=60)
     timeout_seconds = models.FloatField(
         default=10.0, validators=[MinValueValidator(0.1)]
@@ -92,6 +128,69 @@ class Monitor(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_response_time_ms = models.PositiveIntegerField(null=True, blank=True)
     badge_key = models.CharField(max_length=64, default=_token, unique=True)
+
+    # --- HTTP(S) options (monitors/checks/http.py) ---
+    http_method = models.CharField(
+        max_length=7, choices=HttpMethod.choices, default=HttpMethod.GET
+    )
+    http_headers = models.JSONField(default=dict, blank=True)
+    http_body = models.TextField(blank=True, default="")
+    auth_username = models.CharField(max_length=200, blank=True, default="")
+    # Write-only everywhere (API, admin, forms): never shown back.
+    auth_password = models.CharField(max_length=200, blank=True, default="")
+    accepted_status_codes = models.CharField(
+        max_length=200,
+        default="200-399",
+        help_text="Codes and ranges, comma-separated: 200-299,301,404.",
+    )
+    follow_redirects = models.BooleanField(default=True)
+    max_redirects = models.PositiveSmallIntegerField(
+        default=5, validators=[MaxValueValidator(20)]
+    )
+    verify_tls = models.BooleanField(default=True)
+    keyword = models.CharField(max_length=500, blank=True, default="")
+    keyword_mode = models.CharField(
+        max_length=7, choices=KeywordMode.choices, default=KeywordMode.PRESENT
+    )
+    json_path = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text='An assertion on a JSON body, e.g. $.status == "ok".',
+    )
+    degraded_threshold_ms = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Slower than this (ms) but otherwise up: the tick is degraded.",
+    )
+    # --- DNS options (monitors/checks/dns.py) ---
+    dns_record_type = models.CharField(
+        max_length=5, choices=DnsRecordType.choices, default=DnsRecordType.A
+    )
+    dns_expected = models.CharField(max_length=500, blank=True, default="")
+    dns_resolver = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="ip or ip:port; empty = the worker's system resolver.",
+    )
+    # --- heartbeat (monitors/heartbeat.py) ---
+    # Null for other kinds; the secret part of the ping URL.
+    heartbeat_key = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
+    heartbeat_grace_seconds = models.PositiveIntegerField(default=60)
+    last_ping_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # --- TLS certificate, recorded from https checks ---
+    cert_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cert_issuer = models.CharField(
+        max_length=300, blank=True, default="", editable=False
+    )
+    # The smallest expiry threshold (days) already announced for this
+    # certificate; reset when a renewed certificate is seen.
+    cert_notified_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -109,8 +208,22 @@ class Monitor(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if self.kind == MonitorKind.HEARTBEAT and not self.heartbeat_key:
+            self.heartbeat_key = _token()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "heartbeat_key"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("dashboard:monitor", args=[self.pk])
+
+    @property
+    def ping_url(self) -> str:
+        """The public URL a heartbeat's job calls; empty for other kinds."""
+        if self.kind != MonitorKind.HEARTBEAT or not self.heartbeat_key:
+            return ""
+        return settings.SITE_URL + reverse("heartbeat-ping", args=[self.heartbeat_key])
 
     def effective_quorum(self, region_count: int | None = None) -> int:
         count = region_count if region_count is not None else self.regions.count()
@@ -132,7 +245,7 @@ class Monitor(models.Model):
         epoch = int(moment.timestamp())
         phase = self.phase_seconds()
         slot = ((epoch - phase) // interval + 1) * interval + phase
-        return datetime.fromtimestamp(slot, tz=timezone.UTC)
+        return datetime.fromtimestamp(slot, tz=UTC)
 
     def pause(self) -> None:
         self.enabled = False

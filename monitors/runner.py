@@ -25,7 +25,7 @@ from uptime import outbound
 
 from .checks import REGISTRY, CheckResult, CheckSpec
 from .checks.base import CheckContext
-from .models import Monitor, Region
+from .models import Monitor, MonitorKind, Region
 from .services import TickResult, ticks_record
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,39 @@ _DONE = object()
 
 
 def spec_for(monitor: Monitor) -> CheckSpec:
-    kind = getattr(monitor, "kind", "http") or "http"
-    options: dict[str, Any] = dict(getattr(monitor, "check_options", None) or {})
+    """The plain settings a check kind needs (checks never see models)."""
+    kind = monitor.kind or MonitorKind.HTTP
+    options: dict[str, Any] = {"degraded_threshold_ms": monitor.degraded_threshold_ms}
+    if kind == MonitorKind.HTTP:
+        options.update(
+            method=monitor.http_method,
+            headers=dict(monitor.http_headers or {}),
+            body=monitor.http_body,
+            auth_username=monitor.auth_username,
+            auth_password=monitor.auth_password,
+            accepted_status_codes=monitor.accepted_status_codes,
+            follow_redirects=monitor.follow_redirects,
+            max_redirects=monitor.max_redirects,
+            verify_tls=monitor.verify_tls,
+            keyword=monitor.keyword,
+            keyword_mode=monitor.keyword_mode,
+            json_path=monitor.json_path,
+            max_body=settings.UPTIME_MAX_BODY_BYTES,
+        )
+    elif kind == MonitorKind.DNS:
+        options.update(
+            record_type=monitor.dns_record_type,
+            expected=monitor.dns_expected,
+            resolver=monitor.dns_resolver,
+        )
+    elif kind == MonitorKind.HEARTBEAT:
+        last_ping = monitor.last_ping_at
+        options.update(
+            last_ping_at=last_ping.isoformat() if last_ping else None,
+            since=monitor.created_at.isoformat() if monitor.created_at else None,
+            interval_seconds=monitor.interval_seconds,
+            grace_seconds=monitor.heartbeat_grace_seconds,
+        )
     return CheckSpec(
         kind=kind, url=monitor.url, timeout=monitor.timeout_seconds, options=options
     )
@@ -75,13 +106,17 @@ async def _run_all(specs: Sequence[tuple[int, CheckSpec]], out: queue.Queue) -> 
     )
     allow_private = settings.UPTIME_ALLOW_PRIVATE_TARGETS
     sem = asyncio.Semaphore(settings.UPTIME_CHECK_CONCURRENCY)
+    ssl_context = outbound.ssl_context_with(settings.UPTIME_EXTRA_CA_FILE or None)
     async with outbound.guarded_session(
-        allow_private=allow_private, user_agent=settings.UPTIME_USER_AGENT
+        allow_private=allow_private,
+        user_agent=settings.UPTIME_USER_AGENT,
+        ssl_context=ssl_context,
     ) as session:
         ctx = CheckContext(
             session=session,
             allow_private=allow_private,
             user_agent=settings.UPTIME_USER_AGENT,
+            ssl_context=ssl_context,
         )
         await asyncio.gather(
             *(_run_one(mid, spec, ctx, sem, out) for mid, spec in specs)

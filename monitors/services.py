@@ -12,9 +12,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from .checks import tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
 from .models import Monitor, MonitorStatus, Project, Region, Tick, TickStatus
+from .signals import (
+    certificate_expiring,
+    monitor_degraded,
+    monitor_degraded_recovered,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,11 @@ class TickResult:
 
 
 def ticks_record(
-    *, region: Region, scheduled_at: datetime, results: Sequence[TickResult]
+    *,
+    region: Region,
+    scheduled_at: datetime,
+    results: Sequence[TickResult],
+    now: datetime | None = None,
 ) -> list[Tick]:
     """Store a batch of checks from one region and run the incident machine.
 
@@ -104,7 +114,13 @@ def ticks_record(
         Tick.objects.bulk_create(ticks, ignore_conflicts=True)
         touched = [monitors[t.monitor_id] for t in ticks]
         latest = {t.monitor_id: t for t in ticks}
-        open_ids = incidents_evaluate(monitors=touched, now=timezone.now())
+        certificates_record(
+            monitors=monitors, results=results, now=now or timezone.now()
+        )
+        _degraded_announce(
+            monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
+        )
+        open_ids = incidents_evaluate(monitors=touched, now=now or timezone.now())
         for monitor in touched:
             if not monitor.enabled:
                 continue
@@ -123,6 +139,84 @@ def ticks_record(
             touched, ["status", "last_checked_at", "last_response_time_ms"]
         )
     return ticks
+
+
+def certificates_record(
+    *, monitors: dict[int, Monitor], results: Sequence[TickResult], now: datetime
+) -> None:
+    """Keep each https monitor's certificate expiry and issuer current, and
+    announce ``certificate_expiring`` once per threshold crossed.
+
+    Runs inside ticks_record's transaction with the monitors locked, so two
+    regions reporting the same certificate announce it once.
+    """
+    thresholds = tuple(settings.UPTIME_CERT_EXPIRY_DAYS)
+    for item in results:
+        cert = item.result.certificate or {}
+        raw = cert.get("not_after")
+        if not raw or item.monitor_id not in monitors:
+            continue
+        try:
+            not_after = datetime.fromisoformat(raw)
+        except (TypeError, ValueError):
+            continue
+        monitor = monitors[item.monitor_id]
+        issuer = str(cert.get("issuer") or "")[:300]
+        previous = monitor.cert_expires_at
+        notified = monitor.cert_notified_days
+        if previous is not None and not_after > previous:
+            notified = None  # renewed: a new certificate starts over
+        left = tls.days_left(not_after, now)
+        crossed = tls.threshold_crossed(left, thresholds, notified)
+        if crossed is not None:
+            notified = crossed
+        if (previous, monitor.cert_issuer, monitor.cert_notified_days) != (
+            not_after,
+            issuer,
+            notified,
+        ):
+            monitor.cert_expires_at = not_after
+            monitor.cert_issuer = issuer
+            monitor.cert_notified_days = notified
+            Monitor.objects.filter(pk=monitor.pk).update(
+                cert_expires_at=not_after,
+                cert_issuer=issuer,
+                cert_notified_days=notified,
+            )
+        if crossed is not None:
+            certificate_expiring.send(
+                sender=Monitor, monitor=monitor, days_left=left, not_after=not_after
+            )
+
+
+def _degraded_announce(
+    *,
+    monitors: dict[int, Monitor],
+    ticks: Sequence[Tick],
+    region: Region,
+    scheduled_at: datetime,
+) -> None:
+    """Send monitor_degraded / monitor_degraded_recovered on a region's turn.
+
+    Only monitors with a degraded threshold can turn; for those, one indexed
+    lookup of the region's previous tick.
+    """
+    for tick in ticks:
+        monitor = monitors[tick.monitor_id]
+        if monitor.degraded_threshold_ms is None or tick.status == TickStatus.DOWN:
+            continue
+        previous = (
+            Tick.objects.filter(
+                monitor_id=monitor.pk, region=region, scheduled_at__lt=scheduled_at
+            )
+            .order_by("-scheduled_at")
+            .values_list("status", flat=True)
+            .first()
+        )
+        if tick.status == TickStatus.DEGRADED and previous != TickStatus.DEGRADED:
+            monitor_degraded.send(sender=Monitor, monitor=monitor, tick=tick)
+        elif tick.status == TickStatus.UP and previous == TickStatus.DEGRADED:
+            monitor_degraded_recovered.send(sender=Monitor, monitor=monitor, tick=tick)
 
 
 def ticks_prune(*, older_than: timedelta) -> int:

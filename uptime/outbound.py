@@ -22,6 +22,7 @@ installs, tests on loopback); callers pass it in as ``allow_private``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import socket
 import ssl
@@ -38,6 +39,11 @@ from yarl import URL
 
 MAX_URL_LENGTH = 2000
 DEFAULT_MAX_BODY = 1024 * 1024
+# Response header limits: one line, and how many (aiohttp refuses beyond).
+MAX_HEADER_LINE = 8190
+MAX_HEADERS = 100
+# How much of a body a Response keeps for evidence when the caller asks.
+BODY_HEAD_BYTES = 4096
 DEFAULT_USER_AGENT = "UptimeMonitor/1.0"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -180,6 +186,13 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+# The request being made in this task; the socket factory notes the address
+# it dials there (happy-eyeballs subtasks copy the context, sharing the object).
+_current_trace: contextvars.ContextVar[_Trace | None] = contextvars.ContextVar(
+    "outbound_trace", default=None
+)
+
+
 def _socket_factory(allow_private: bool):  # type: ignore[no-untyped-def]
     def factory(addr_info: tuple[Any, ...]) -> socket.socket:
         family, type_, proto, _, sockaddr = addr_info
@@ -187,9 +200,48 @@ def _socket_factory(allow_private: bool):  # type: ignore[no-untyped-def]
             ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
             if address_is_blocked(ip):
                 raise BlockedAddress(str(ip))
+        trace = _current_trace.get()
+        if trace is not None:
+            trace.peer_ip = str(sockaddr[0])
         return socket.socket(family=family, type=type_, proto=proto)
 
     return factory
+
+
+class _PhaseTimingConnector(aiohttp.TCPConnector):
+    """Notes when TCP is connected, so the TLS handshake is timed apart.
+
+    asyncio's ``create_connection(sock=...)`` calls the protocol factory
+    right after the socket connected and before the TLS handshake starts;
+    wrapping that factory marks the boundary between the two phases.
+    """
+
+    async def _wrap_create_connection(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Any:
+        trace = _current_trace.get()
+        if trace is not None and args and kwargs.get("ssl"):
+            factory = args[0]
+
+            def timed_factory() -> Any:
+                trace.tcp_connected = time.monotonic()
+                return factory()
+
+            args = (timed_factory, *args[1:])
+        transport, protocol = await super()._wrap_create_connection(*args, **kwargs)
+        if trace is not None:
+            # Read the certificate here: by the time a short response is
+            # handed over, aiohttp may already have released the connection.
+            trace.tls = _transport_cert(transport)
+        return transport, protocol
+
+
+def ssl_context_with(extra_ca_file: str | None = None) -> ssl.SSLContext:
+    """The system trust store, plus an extra CA bundle when one is given."""
+    context = ssl.create_default_context()
+    if extra_ca_file:
+        context.load_verify_locations(cafile=extra_ca_file)
+    return context
 
 
 def guarded_session(
@@ -197,23 +249,27 @@ def guarded_session(
     allow_private: bool,
     user_agent: str = DEFAULT_USER_AGENT,
     verify_tls: bool = True,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> aiohttp.ClientSession:
     """A session whose every connection goes through the address guard."""
-    connector = aiohttp.TCPConnector(
+    connector = _PhaseTimingConnector(
         resolver=GuardedResolver(allow_private=allow_private),
         socket_factory=_socket_factory(allow_private),
         use_dns_cache=False,
         force_close=True,  # each check measures its own connect and TLS time
         limit=0,
-        ssl=None if verify_tls else False,
+        ssl=(ssl_context or True) if verify_tls else False,
     )
     return aiohttp.ClientSession(
         connector=connector,
         headers={"User-Agent": user_agent},
+        # Decompressed in bounded steps (aiohttp >= 3.13); fetch caps the
+        # decompressed size, so a gzip bomb stops at max_body.
         auto_decompress=True,
         trust_env=False,  # never route checks through a proxy from the env
-        max_line_size=8190,
-        max_field_size=8190,
+        max_line_size=MAX_HEADER_LINE,
+        max_field_size=MAX_HEADER_LINE,
+        max_headers=MAX_HEADERS,
         timeout=aiohttp.ClientTimeout(total=None),
         trace_configs=[_build_trace_config()],
     )
@@ -222,8 +278,9 @@ def guarded_session(
 @dataclass
 class Timings:
     dns_ms: float | None = None
-    connect_ms: float | None = None
-    first_byte_ms: float | None = None
+    connect_ms: float | None = None  # TCP connect
+    tls_ms: float | None = None  # TLS handshake (https only)
+    first_byte_ms: float | None = None  # since the start, redirects included
     total_ms: float | None = None
 
 
@@ -240,6 +297,9 @@ class Response:
     tls: dict[str, Any] | None = None
 
 
+_CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+
+
 class TooManyRedirects(Exception):
     pass
 
@@ -254,7 +314,39 @@ class _Trace:
     dns_start: float | None = None
     dns_ms: float = 0.0
     conn_start: float | None = None
-    connect_ms: float = 0.0
+    connect_ms: float = 0.0  # TCP and TLS together, as aiohttp reports it
+    peer_ip: str | None = None
+    # What the request got to, so a caller holding this object can still
+    # read it after fetch raised (timeout, body too large): the evidence.
+    tcp_connected: float | None = None
+    tls_ms: float | None = None
+    first_byte: float | None = None
+    url: str = ""
+    redirects: int = 0
+    status: int | None = None
+    headers: dict[str, str] | None = None
+    body_head: bytes = b""
+    body_bytes: int = 0
+    tls: dict[str, Any] | None = None
+
+    def timings(self, end: float | None = None) -> Timings:
+        tcp_ms = self.connect_ms
+        if self.tls_ms is not None:
+            tcp_ms = max(self.connect_ms - self.tls_ms, 0.0)
+        first = self.first_byte
+        return Timings(
+            dns_ms=round(self.dns_ms, 1),
+            connect_ms=round(tcp_ms, 1),
+            tls_ms=None if self.tls_ms is None else round(self.tls_ms, 1),
+            first_byte_ms=None
+            if first is None
+            else round((first - self.started) * 1000, 1),
+            total_ms=round(((end or time.monotonic()) - self.started) * 1000, 1),
+        )
+
+
+# The public name for callers that want the evidence of a failed fetch.
+Progress = _Trace
 
 
 def _build_trace_config() -> aiohttp.TraceConfig:
@@ -274,6 +366,11 @@ def _build_trace_config() -> aiohttp.TraceConfig:
                 if began is not None:
                     total = f"{attr}_ms" if attr == "dns" else "connect_ms"
                     setattr(trace, total, getattr(trace, total) + (now - began) * 1000)
+                if attr == "conn" and trace.tcp_connected is not None:
+                    trace.tls_ms = (trace.tls_ms or 0.0) + (
+                        now - trace.tcp_connected
+                    ) * 1000
+                    trace.tcp_connected = None
 
         return record
 
@@ -284,23 +381,51 @@ def _build_trace_config() -> aiohttp.TraceConfig:
     return config
 
 
+def certificate_summary(der: bytes) -> dict[str, Any]:
+    """The parts of a certificate an operator needs, from its DER bytes.
+
+    Parsed with ``cryptography`` rather than ``getpeercert()``, which returns
+    nothing when verification is off (verify_tls=false, or the probe that
+    fetches an invalid certificate for the evidence).
+    """
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return {"error": "unparseable certificate"}
+    try:
+        sans = cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        ).value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        sans = []
+    return {
+        "subject": cert.subject.rfc4514_string()[:300],
+        "issuer": cert.issuer.rfc4514_string()[:300],
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "serial": format(cert.serial_number, "x")[:64],
+        "dns_names": [str(name)[:253] for name in sans[:10]],
+        "self_signed": cert.issuer == cert.subject,
+    }
+
+
 def _peer_cert(resp: aiohttp.ClientResponse) -> dict[str, Any] | None:
     conn = resp.connection
     if conn is None or conn.transport is None:
         return None
-    ssl_object = conn.transport.get_extra_info("ssl_object")
+    return _transport_cert(conn.transport)
+
+
+def _transport_cert(transport: Any) -> dict[str, Any] | None:
+    ssl_object = transport.get_extra_info("ssl_object")
     if ssl_object is None:
         return None
     info: dict[str, Any] = {"version": ssl_object.version()}
-    cert = ssl_object.getpeercert()
-    if cert:
-        info["not_after"] = cert.get("notAfter")
-        info["issuer"] = ", ".join(
-            f"{k}={v}" for rdn in cert.get("issuer", ()) for (k, v) in rdn
-        )
-        info["subject"] = ", ".join(
-            f"{k}={v}" for rdn in cert.get("subject", ()) for (k, v) in rdn
-        )
+    der = ssl_object.getpeercert(binary_form=True)
+    if der:
+        info.update(certificate_summary(der))
     return info
 
 
@@ -318,13 +443,19 @@ async def fetch(
     verify_tls: bool = True,
     auth: aiohttp.BasicAuth | None = None,
     truncate_body: bool = True,
+    ssl_context: ssl.SSLContext | None = None,
+    progress: _Trace | None = None,
 ) -> Response:
     """One request (and its redirects). The caller owns the total deadline.
 
     Wrap the call in ``asyncio.timeout()``: aiohttp's own timeouts are per
     phase, and a server dripping a byte at a time would stretch them.
+    Pass ``progress`` to read what was reached when this raises. The body
+    is read until ``max_body`` bytes (after decompression): beyond that it
+    is cut (``truncate_body``) or ``BodyTooLarge`` is raised.
     """
-    trace = _Trace()
+    trace = progress if progress is not None else _Trace()
+    _current_trace.set(trace)
     current = URL(url, encoded=False)
     redirects = 0
     while True:
@@ -337,7 +468,10 @@ async def fetch(
             # canonical form of the same address instead.
             if host.strip("[]") != str(ip) and ip.version == 4:
                 current = current.with_host(str(ip))
-        ssl_option: ssl.SSLContext | bool | None = None if verify_tls else False
+        ssl_option: ssl.SSLContext | bool = (
+            (ssl_context or True) if verify_tls else False
+        )
+        trace.url = str(current)
         async with session.request(
             method,
             current,
@@ -348,7 +482,10 @@ async def fetch(
             auth=auth,
             trace_request_ctx=trace,
         ) as resp:
-            first_byte = time.monotonic()
+            trace.first_byte = time.monotonic()
+            trace.status = resp.status
+            trace.headers = {k: v for k, v in resp.headers.items()}
+            trace.tls = _peer_cert(resp) or trace.tls
             location = resp.headers.get("Location")
             if (
                 follow_redirects
@@ -358,6 +495,8 @@ async def fetch(
                 if redirects >= max_redirects:
                     raise TooManyRedirects(f"more than {max_redirects} redirects")
                 redirects += 1
+                trace.redirects = redirects
+                origin = current.origin()
                 current = current.join(URL(location))
                 if current.scheme not in ("http", "https"):
                     raise InvalidTarget(
@@ -368,13 +507,21 @@ async def fetch(
                 ):
                     method, data = "GET", None
                 auth = auth if current.host == host else None
+                if current.origin() != origin and headers:
+                    # Credentials are for the host the user named, never for
+                    # wherever it redirects to.
+                    headers = {
+                        k: v
+                        for k, v in headers.items()
+                        if k.lower() not in _CREDENTIAL_HEADERS
+                    }
                 continue
-            peer = None
+            peer = trace.peer_ip
             if resp.connection is not None and resp.connection.transport is not None:
                 peername = resp.connection.transport.get_extra_info("peername")
                 if peername:
-                    peer = str(peername[0])
-            tls = _peer_cert(resp)
+                    peer = trace.peer_ip = str(peername[0])
+            tls = trace.tls
             chunks: list[bytes] = []
             size = 0
             truncated = False
@@ -383,6 +530,10 @@ async def fetch(
                 if not chunk:
                     break
                 size += len(chunk)
+                trace.body_bytes = size
+                if len(trace.body_head) < BODY_HEAD_BYTES:
+                    need = BODY_HEAD_BYTES - len(trace.body_head)
+                    trace.body_head += chunk[:need]
                 if size > max_body:
                     if not truncate_body:
                         raise BodyTooLarge(f"body larger than {max_body} bytes")
@@ -399,14 +550,84 @@ async def fetch(
                 body_truncated=truncated,
                 redirects=redirects,
                 peer_ip=peer,
-                timings=Timings(
-                    dns_ms=round(trace.dns_ms, 1),
-                    connect_ms=round(trace.connect_ms, 1),
-                    first_byte_ms=round((first_byte - trace.started) * 1000, 1),
-                    total_ms=round((end - trace.started) * 1000, 1),
-                ),
+                timings=trace.timings(end),
                 tls=tls,
             )
+
+
+async def guarded_connect(
+    host: str,
+    port: int,
+    *,
+    allow_private: bool,
+    ssl_context: ssl.SSLContext | None = None,
+    progress: _Trace | None = None,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw TCP (optionally TLS) connection under the same address rule.
+
+    For the TCP check and the certificate probe. Resolves, drops blocked
+    addresses, and dials the exact sockaddr it checked, trying each allowed
+    address in turn. Times DNS, TCP connect and TLS into ``progress``. The
+    caller owns the total deadline (``asyncio.timeout()``).
+    """
+    trace = progress if progress is not None else _Trace()
+    loop = asyncio.get_running_loop()
+    ip = host_ip(host)
+    if ip is not None:
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        sockaddr: tuple[Any, ...] = (
+            (str(ip), port, 0, 0) if ip.version == 6 else (str(ip), port)
+        )
+        infos: list[tuple[Any, ...]] = [
+            (family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)
+        ]
+    else:
+        began = time.monotonic()
+        try:
+            infos = await loop.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            )
+        finally:
+            trace.dns_ms += (time.monotonic() - began) * 1000
+    allowed = [
+        info
+        for info in infos
+        if allow_private
+        or not address_is_blocked(ipaddress.ip_address(info[4][0].split("%", 1)[0]))
+    ]
+    if not allowed:
+        raise BlockedAddress(str(infos[0][4][0]) if infos else host)
+    last_error: OSError | None = None
+    for family, type_, proto, _, addr in allowed:
+        sock = socket.socket(family, type_, proto)
+        sock.setblocking(False)
+        began = time.monotonic()
+        try:
+            await loop.sock_connect(sock, addr)
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        trace.peer_ip = str(addr[0])
+        connected = time.monotonic()
+        trace.connect_ms += (connected - began) * 1000
+        try:
+            if ssl_context is None:
+                return await asyncio.open_connection(sock=sock)
+            streams = await asyncio.open_connection(
+                sock=sock, ssl=ssl_context, server_hostname=host.strip("[]")
+            )
+        except BaseException:
+            sock.close()
+            raise
+        trace.tls_ms = (time.monotonic() - connected) * 1000
+        trace.connect_ms += trace.tls_ms
+        return streams
+    assert last_error is not None
+    raise last_error
 
 
 async def _post(

@@ -170,6 +170,44 @@ UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 # Checks in flight at once in one batch (one worker thread).
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
+# Check options (issue 5): the largest body a check reads (after
+# decompression; beyond it the tick is body_too_large), a CA bundle trusted
+# in addition to the system store (private CAs, tests), and the days before
+# a certificate's expiry at which certificate.expiring is announced.
+UPTIME_MAX_BODY_BYTES = env_int("UPTIME_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+UPTIME_EXTRA_CA_FILE = env_str("UPTIME_EXTRA_CA_FILE")
+if UPTIME_EXTRA_CA_FILE and not Path(UPTIME_EXTRA_CA_FILE).is_file():
+    raise ConfigError(f"UPTIME_EXTRA_CA_FILE={UPTIME_EXTRA_CA_FILE!r} is not a file")
+try:
+    UPTIME_CERT_EXPIRY_DAYS = tuple(
+        sorted(
+            {int(d) for d in env_list("UPTIME_CERT_EXPIRY_DAYS", "14,7")},
+            reverse=True,
+        )
+    )
+except ValueError:
+    raise ConfigError(
+        "UPTIME_CERT_EXPIRY_DAYS must be comma-separated whole days, e.g. 14,7"
+    ) from None
+
+# --- alerts -----------------------------------------------------------------
+# Transient delivery failures are retried with backoff for this long.
+ALERTS_RETRY_WINDOW_SECONDS = env_int("ALERTS_RETRY_WINDOW_SECONDS", 86400, minimum=0)
+# First retry after about this many seconds, doubling up to the max delay.
+ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 30, minimum=0)
+ALERTS_RETRY_MAX_DELAY_SECONDS = env_int(
+    "ALERTS_RETRY_MAX_DELAY_SECONDS", 3600, minimum=1
+)
+# A worker's claim on a notification; after it lapses (worker died mid-send)
+# the sweeper sends again. Must exceed the send timeout.
+ALERTS_CLAIM_LEASE_SECONDS = env_int("ALERTS_CLAIM_LEASE_SECONDS", 120, minimum=1)
+# A due notification unclaimed this long after its task was queued is re-queued.
+ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 60, minimum=0)
+ALERTS_SEND_TIMEOUT_SECONDS = env_int("ALERTS_SEND_TIMEOUT_SECONDS", 10, minimum=1)
+if ALERTS_CLAIM_LEASE_SECONDS <= ALERTS_SEND_TIMEOUT_SECONDS:
+    raise ConfigError(
+        "ALERTS_CLAIM_LEASE_SECONDS must be longer than ALERTS_SEND_TIMEOUT_SECONDS"
+    )
 
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -200,6 +238,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-alert-outbox": {
         "task": "alerts.sweep",
         "schedule": 30.0,
+        "options": {"expires": 60, "queue": "alerts"},
+    },
+    "send-incident-reminders": {
+        "task": "alerts.remind",
+        "schedule": 60.0,
         "options": {"expires": 60, "queue": "alerts"},
     },
 }

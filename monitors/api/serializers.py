@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from ..models import Incident, Monitor, Project, Region, Tick
-from ..validators import validate_target_url
+from ..checks.options import CHECK_FIELDS, clean_options
+from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -26,6 +26,12 @@ class QuorumField(serializers.IntegerField):
         return monitor.effective_quorum(len(monitor.regions.all()))
 
 
+class OptionalBooleanField(serializers.BooleanField):
+    """A boolean that keeps its default when a form-encoded body omits it."""
+
+    default_empty_html = empty
+
+
 class MonitorSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(
         queryset=Project.objects.none(), required=False
@@ -37,10 +43,20 @@ class MonitorSerializer(serializers.ModelSerializer):
         required=False,
     )
     region_quorum = QuorumField(required=False, allow_null=True, min_value=1)
-    url = serializers.CharField(max_length=2000)
+    # The target: an http(s) URL, tcp://host:port (or host:port) or a DNS
+    # name, by kind; empty for heartbeats. Checked in validate() by kind.
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    ping_url = serializers.CharField(read_only=True)
+    has_auth_password = serializers.SerializerMethodField()
     interval_seconds = serializers.IntegerField(required=False, default=60)
     timeout_seconds = serializers.FloatField(
         required=False, default=10.0, min_value=0.1
+    )
+    enabled = OptionalBooleanField(required=False, default=True)
+    # Alert channels (alerts.Channel, which owns the relation: monitors does
+    # not import alerts). The queryset is scoped to the caller in __init__.
+    channels = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Project.objects.none(), required=False
     )
 
     class Meta:
@@ -57,12 +73,49 @@ class MonitorSerializer(serializers.ModelSerializer):
             "recovery_threshold",
             "region_quorum",
             "enabled",
+            "channels",
             "status",
             "last_checked_at",
             "created_at",
+            # check kinds and options (monitors/checks/)
+            "kind",
+            "http_method",
+            "http_headers",
+            "http_body",
+            "auth_username",
+            "auth_password",
+            "has_auth_password",
+            "accepted_status_codes",
+            "follow_redirects",
+            "max_redirects",
+            "verify_tls",
+            "keyword",
+            "keyword_mode",
+            "json_path",
+            "degraded_threshold_ms",
+            "dns_record_type",
+            "dns_expected",
+            "dns_resolver",
+            "heartbeat_grace_seconds",
+            "ping_url",
+            "last_ping_at",
+            "cert_expires_at",
+            "cert_issuer",
         )
-        read_only_fields = ("status", "last_checked_at", "created_at")
+        read_only_fields = (
+            "status",
+            "last_checked_at",
+            "created_at",
+            "last_ping_at",
+            "cert_expires_at",
+            "cert_issuer",
+        )
         extra_kwargs = {
+            # Never shown back; has_auth_password tells whether one is set.
+            "auth_password": {"write_only": True},
+            "max_redirects": {"min_value": 0, "max_value": 20},
+            "degraded_threshold_ms": {"min_value": 1, "max_value": 600_000},
+            "heartbeat_grace_seconds": {"min_value": 0, "max_value": 86400},
             "failure_threshold": {"min_value": 1, "max_value": 100},
             "recovery_threshold": {"min_value": 1, "max_value": 100},
         }
@@ -74,14 +127,46 @@ class MonitorSerializer(serializers.ModelSerializer):
             self.fields["project"].queryset = Project.objects.filter(
                 members=request.user
             )
+            channel_model = Monitor._meta.get_field("channels").related_model
+            self.fields[
+                "channels"
+            ].child_relation.queryset = channel_model.objects.filter(
+                project__members=request.user
+            )
+
+    def get_has_auth_password(self, monitor: Monitor) -> bool:
+        return bool(monitor.auth_password)
 
     def validate_url(self, value: str) -> str:
-        value = value.strip()
-        try:
-            validate_target_url(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-        return value
+        # What the URL must be depends on the kind: see _validate_check().
+        return value.strip()
+
+    def _validate_check(self, attrs: dict[str, Any], regions: list[Region]) -> None:
+        """Kind, target and options together; errors name their field."""
+        instance: Monitor | None = self.instance
+        values = {
+            name: attrs[name]
+            if name in attrs
+            else (
+                getattr(instance, name)
+                if instance is not None
+                else Monitor._meta.get_field(name).get_default()
+            )
+            for name in CHECK_FIELDS
+        }
+        cleaned, errors = clean_options(
+            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs.update(cleaned)
+        if values["kind"] == MonitorKind.HEARTBEAT:
+            # Evaluated from the database, not the network: one region is
+            # enough, and one tick per slot (quorum 1) is what it means.
+            attrs["regions"] = sorted(regions, key=lambda r: r.code)[:1]
+            attrs["region_quorum"] = None
+            if instance is None and "failure_threshold" not in attrs:
+                attrs["failure_threshold"] = 1
 
     def validate_interval_seconds(self, value: int) -> int:
         floor = settings.UPTIME_MIN_INTERVAL_SECONDS
@@ -93,7 +178,31 @@ class MonitorSerializer(serializers.ModelSerializer):
             )
         return value
 
+    def _validate_channels(self, attrs: dict[str, Any]) -> None:
+        """Channels must belong to the monitor's own project."""
+        if not attrs.get("channels"):
+            return
+        instance: Monitor | None = self.instance
+        project = attrs.get("project") or (instance.project if instance else None)
+        if project is None:
+            request = self.context.get("request")
+            project = (
+                Project.objects.filter(members=request.user).order_by("id").first()
+                if request is not None
+                else None
+            )
+        foreign = sorted(
+            c.pk
+            for c in attrs["channels"]
+            if project is None or c.project_id != project.pk
+        )
+        if foreign:
+            raise serializers.ValidationError(
+                {"channels": f"Channels {foreign} belong to another project."}
+            )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._validate_channels(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(
             "interval_seconds", instance.interval_seconds if instance else 60
@@ -108,6 +217,15 @@ class MonitorSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"timeout_seconds": f"Must be below the interval ({interval} s)."}
             )
+        form_input = hasattr(self.initial_data, "getlist")
+        if (
+            form_input
+            and not attrs.get("regions")
+            and "regions" not in self.initial_data
+        ):
+            # A form-encoded body that leaves regions out means "the default",
+            # not "none" (DRF reads a missing list as empty there).
+            attrs.pop("regions", None)
         if "regions" in attrs:
             regions = attrs["regions"]
         elif instance is not None:
@@ -125,6 +243,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"region_quorum": f"At most the number of regions ({len(regions)})."}
             )
+        self._validate_check(attrs, regions)
         return attrs
 
 
@@ -134,6 +253,7 @@ class TickSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tick
         fields = (
+            "id",
             "region",
             "scheduled_at",
             "checked_at",
@@ -143,6 +263,13 @@ class TickSerializer(serializers.ModelSerializer):
             "error",
             "message",
         )
+
+
+class TickDetailSerializer(TickSerializer):
+    """One tick with its evidence (bounded JSON; clients must escape it)."""
+
+    class Meta(TickSerializer.Meta):
+        fields = (*TickSerializer.Meta.fields, "monitor", "details")
 
 
 class IncidentSerializer(serializers.ModelSerializer):

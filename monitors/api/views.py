@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, viewsets
@@ -18,6 +20,7 @@ from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
     RegionSerializer,
+    TickDetailSerializer,
     TickSerializer,
 )
 
@@ -41,7 +44,7 @@ def _parse_time(request: Request, name: str) -> Any:
             {name: f"Not an ISO 8601 date-time: {raw!r}."}
         )
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.UTC)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
@@ -51,7 +54,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
             Monitor.objects.filter(project__members=self.request.user)
-            .prefetch_related("regions")
+            .prefetch_related("regions", "channels")
             .order_by("id")
         )
 
@@ -75,20 +78,33 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: MonitorSerializer) -> None:
         before: Monitor = serializer.instance
         was_enabled = before.enabled
-        old = (before.url, before.interval_seconds)
+        old = (before.url, before.interval_seconds, before.kind)
         monitor = serializer.save()
         if was_enabled and not monitor.enabled:
             monitor.pause()
         elif not was_enabled and monitor.enabled:
             monitor.resume()
-        elif monitor.enabled and (monitor.url, monitor.interval_seconds) != old:
+        elif (
+            monitor.enabled
+            and (
+                monitor.url,
+                monitor.interval_seconds,
+                monitor.kind,
+            )
+            != old
+        ):
             # What is checked changed: check at once, then on the new grid.
             Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:
         monitor = self.get_object()
-        ticks = Tick.objects.filter(monitor=monitor).select_related("region")
+        # The list leaves the evidence out (it can be KBs a row): see tick().
+        ticks = (
+            Tick.objects.filter(monitor=monitor)
+            .select_related("region")
+            .defer("details")
+        )
         region = request.query_params.get("region")
         if region:
             ticks = ticks.filter(region__code=region)
@@ -100,6 +116,17 @@ class MonitorViewSet(viewsets.ModelViewSet):
         paginator = TickPagination()
         page = paginator.paginate_queryset(ticks, request, view=self)
         return paginator.get_paginated_response(TickSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"], url_path=r"ticks/(?P<tick_id>\d+)")
+    def tick(
+        self, request: Request, pk: str | None = None, tick_id: str | None = None
+    ) -> Response:
+        """One tick with its evidence; another project's tick is a 404."""
+        monitor = self.get_object()
+        tick = get_object_or_404(
+            Tick.objects.select_related("region"), monitor=monitor, pk=tick_id
+        )
+        return Response(TickDetailSerializer(tick).data)
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import socket
 import ssl
 import time
 from http import HTTPStatus
+from typing import Any
 
 import aiohttp
+from aiohttp import http_exceptions
 
 from uptime import outbound
 
-from .base import CheckContext, CheckResult, CheckSpec, down
+from . import jsonpath, tls
+from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
+from .evidence import http_evidence
+from .options import parse_status_codes, status_accepted
 
 
 def _status_text(code: int) -> str:
@@ -50,17 +58,27 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return "too_many_redirects", str(exc).capitalize() + "."
     if isinstance(exc, outbound.BodyTooLarge):
         return "body_too_large", str(exc).capitalize() + "."
-    if isinstance(exc, outbound.InvalidTarget | aiohttp.InvalidURL | ValueError):
-        return "invalid_url", f"Invalid URL: {exc}"
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
         return "dns", "The host name does not resolve."
+    if any(isinstance(item, http_exceptions.LineTooLong) for item in chain) or any(
+        "Too many headers" in str(item) for item in chain
+    ):
+        return (
+            "protocol",
+            f"Response headers too large (over {outbound.MAX_HEADERS} headers or "
+            f"{outbound.MAX_HEADER_LINE} bytes in one line).",
+        )
     if isinstance(
         exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
     ) or any(isinstance(item, ssl.SSLError) for item in chain):
         reason = getattr(exc, "certificate_error", None) or exc
         return "tls", f"TLS error: {reason}"[:500]
+    if isinstance(exc, outbound.InvalidTarget | aiohttp.InvalidURL | ValueError):
+        return "invalid_url", f"Invalid URL: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "connect", f"Could not connect: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect", "Could not connect: connection refused."
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "connect", "The server closed the connection without a response."
     if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
@@ -70,41 +88,121 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return "internal", f"Check failed: {type(exc).__name__}"
 
 
+def _request_body(options: dict[str, Any]) -> bytes | None:
+    body = options.get("body") or ""
+    return body.encode() if body else None
+
+
+def _assert_body(options: dict[str, Any], body: bytes) -> str | None:
+    """The failed assertion's message, or None when the body passes."""
+    keyword = options.get("keyword") or ""
+    if keyword:
+        text = body.decode("utf-8", errors="replace")
+        present = keyword in text
+        if options.get("keyword_mode") == "absent" and present:
+            return f"The body contains {keyword!r}, which must be absent."
+        if options.get("keyword_mode", "present") != "absent" and not present:
+            return f"The body does not contain {keyword!r}."
+    expression = options.get("json_path") or ""
+    if expression:
+        try:
+            assertion = jsonpath.parse(expression)
+        except ValueError as exc:
+            return f"Invalid JSON path assertion: {exc}"
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return "The body is not JSON, so the JSON path assertion fails."
+        passed, explanation = jsonpath.evaluate(assertion, document)
+        if not passed:
+            return f"JSON assertion {expression} failed: {explanation}."
+    return None
+
+
 async def check_http(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     options = spec.options
-    started = time.monotonic()
+    progress = outbound.Progress()
+    try:
+        ranges = parse_status_codes(options.get("accepted_status_codes") or "200-399")
+    except ValueError:
+        ranges = [(200, 399)]
+    headers = dict(options.get("headers") or {})
+    if options.get("auth_username"):
+        # As a header (aiohttp's BasicAuth is deprecated); fetch drops it on
+        # a redirect to another host.
+        pair = f"{options['auth_username']}:{options.get('auth_password') or ''}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode(
+            "ascii"
+        )
+    verify_tls = bool(options.get("verify_tls", True))
     try:
         async with asyncio.timeout(spec.timeout):
             resp = await outbound.fetch(
                 ctx.session,
                 spec.url,
+                method=options.get("method") or "GET",
+                headers=headers,
+                data=_request_body(options),
                 allow_private=ctx.allow_private,
+                follow_redirects=bool(options.get("follow_redirects", True)),
                 max_redirects=int(options.get("max_redirects", 5)),
-                verify_tls=bool(options.get("verify_tls", True)),
+                max_body=int(options.get("max_body") or outbound.DEFAULT_MAX_BODY),
+                truncate_body=False,
+                verify_tls=verify_tls,
+                ssl_context=ctx.ssl_context,
+                progress=progress,
             )
     except Exception as exc:  # every failure is a DOWN tick, never a crash
+        end = time.monotonic()
         error, message = classify(exc)
-        elapsed = int((time.monotonic() - started) * 1000)
-        return down(error, message, response_time_ms=elapsed)
-    elapsed = int(resp.timings.total_ms or (time.monotonic() - started) * 1000)
-    details = {
-        "final_url": resp.url,
-        "redirects": resp.redirects,
-        "resolved_ip": resp.peer_ip,
-        "timings": vars(resp.timings),
-    }
-    if 200 <= resp.status < 400:
-        return CheckResult(
-            status="up",
+        details = http_evidence(progress, full=True, end=end)
+        if error == "tls" and "certificate" not in details:
+            # The handshake failed, so the session has no certificate to
+            # show: fetch it again without verifying, for the evidence.
+            cert = await tls.probe_certificate(
+                spec.url,
+                ctx=ctx,
+                timeout=max(spec.timeout - (end - progress.started), 1.0),
+            )
+            if cert:
+                details["certificate"] = cert
+        return down(
+            error,
+            message,
+            response_time_ms=int((end - progress.started) * 1000),
+            status_code=progress.status if error != "tls" else None,
+            details=details,
+            certificate=details.get("certificate"),
+        )
+    elapsed = int(resp.timings.total_ms or 0)
+    if not status_accepted(resp.status, ranges):
+        return down(
+            "http_status",
+            f"{_status_text(resp.status)}, expected "
+            f"{options.get('accepted_status_codes') or '200-399'}.",
             response_time_ms=elapsed,
             status_code=resp.status,
-            message=_status_text(resp.status),
-            details=details,
+            details=http_evidence(progress, full=True),
+            certificate=progress.tls,
         )
-    return down(
-        "http_status",
+    failed = _assert_body(options, resp.body)
+    if failed:
+        return down(
+            "assertion",
+            failed,
+            response_time_ms=elapsed,
+            status_code=resp.status,
+            details=http_evidence(progress, full=True),
+            certificate=progress.tls,
+        )
+    result = up_or_degraded(
+        spec,
         _status_text(resp.status),
         response_time_ms=elapsed,
         status_code=resp.status,
-        details=details,
+        details=http_evidence(progress, full=False),
+        certificate=progress.tls,
     )
+    if result.status == "degraded":
+        result.details = http_evidence(progress, full=True)
+    return result

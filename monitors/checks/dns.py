@@ -1,0 +1,145 @@
+"""DNS checks with dnspython: the name resolves (to the expected value).
+
+Options: ``record_type`` (A, AAAA, CNAME, MX, TXT, NS), ``expected`` (one of
+the answers must equal it), ``resolver`` (``ip:port``; empty = the worker's
+system resolver). A resolver the user names is held to the same address
+rule as every other target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from typing import Any
+
+import dns.asyncresolver
+import dns.exception
+import dns.rdatatype
+import dns.resolver
+
+from uptime import outbound
+
+from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
+from .options import parse_resolver
+
+MAX_RECORDS = 20
+
+
+def _record_text(rdtype: str, rdata: Any) -> str:
+    if rdtype in ("A", "AAAA"):
+        return str(rdata.address)
+    if rdtype in ("CNAME", "NS"):
+        return rdata.target.to_text(omit_final_dot=True).lower()
+    if rdtype == "MX":
+        exchange = rdata.exchange.to_text(omit_final_dot=True).lower()
+        return f"{rdata.preference} {exchange}"
+    if rdtype == "TXT":
+        return b"".join(rdata.strings).decode("utf-8", errors="replace")
+    return rdata.to_text()
+
+
+def _matches(rdtype: str, expected: str, records: list[str]) -> bool:
+    want = expected.strip()
+    if rdtype in ("A", "AAAA"):
+        try:
+            address = ipaddress.ip_address(want)
+        except ValueError:
+            return False
+        return any(ipaddress.ip_address(r) == address for r in records)
+    if rdtype == "TXT":
+        return want.strip('"') in records
+    want = want.lower().rstrip(".")
+    # MX: "10 mail.example.com" or just the exchange "mail.example.com".
+    return any(want in (r, r.split(" ", 1)[-1]) for r in records)
+
+
+async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    options = spec.options
+    rdtype = options.get("record_type") or "A"
+    expected = (options.get("expected") or "").strip()
+    name = spec.url.strip().rstrip(".")
+    details: dict[str, Any] = {"name": name, "record_type": rdtype}
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        if options.get("resolver"):
+            ip, port = parse_resolver(options["resolver"])
+            if not ctx.allow_private and outbound.address_is_blocked(
+                ipaddress.ip_address(ip)
+            ):
+                return down(
+                    "blocked_address",
+                    f"Refused to query a non-public resolver ({ip}).",
+                    details=details,
+                )
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [ip]
+            resolver.port = port
+            details["resolver"] = f"{ip}:{port}"
+        else:
+            resolver = dns.asyncresolver.Resolver()
+            details["resolver"] = "system"
+        resolver.lifetime = spec.timeout
+        resolver.timeout = spec.timeout
+        async with asyncio.timeout(spec.timeout + 0.5):
+            answer = await resolver.resolve(
+                name, rdtype, lifetime=spec.timeout, raise_on_no_answer=True
+            )
+    except dns.resolver.NXDOMAIN:
+        return down(
+            "dns",
+            f"{name} does not exist (NXDOMAIN).",
+            response_time_ms=elapsed(),
+            details=details,
+        )
+    except dns.resolver.NoAnswer:
+        return down(
+            "dns",
+            f"{name} has no {rdtype} records.",
+            response_time_ms=elapsed(),
+            details=details,
+        )
+    except (dns.exception.Timeout, TimeoutError):
+        return down(
+            "timeout",
+            "The resolver did not answer within the timeout.",
+            response_time_ms=elapsed(),
+            details=details,
+        )
+    except dns.resolver.NoNameservers as exc:
+        return down(
+            "dns",
+            f"No resolver could answer: {exc}"[:500],
+            response_time_ms=elapsed(),
+            details=details,
+        )
+    except (dns.exception.DNSException, OSError, ValueError) as exc:
+        return down(
+            "dns",
+            f"DNS lookup failed: {exc}"[:500],
+            response_time_ms=elapsed(),
+            details=details,
+        )
+    took = elapsed()
+    # An RRset is unordered: sort, so evidence reads the same tick to tick.
+    records = sorted(_record_text(rdtype, r) for r in answer)[:MAX_RECORDS]
+    details["records"] = [r[:500] for r in records]
+    details["ttl"] = answer.rrset.ttl if answer.rrset is not None else None
+    details["timings"] = {"total_ms": took}
+    if expected and not _matches(rdtype, expected, records):
+        return down(
+            "assertion",
+            f"{rdtype} {name} answered {', '.join(records)[:300]}, not {expected}.",
+            response_time_ms=took,
+            details=details,
+        )
+    return up_or_degraded(
+        spec,
+        f"{rdtype} {name}: {', '.join(records)[:300]}",
+        response_time_ms=took,
+        details=details,
+    )

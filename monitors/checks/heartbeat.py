@@ -1,0 +1,50 @@
+"""Heartbeat checks: passive. The user's job pings a secret URL; this only
+compares the last ping with the interval plus grace. The runner passes the
+times in as plain values (``last_ping_at``, ``since``, ``interval_seconds``,
+``grace_seconds``, ISO 8601), so there is no database access here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from .base import CheckContext, CheckResult, CheckSpec, down
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+async def check_heartbeat(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
+    options = spec.options
+    now = _when(options.get("now")) or datetime.now(UTC)
+    last_ping = _when(options.get("last_ping_at"))
+    # Before the first ping, the clock runs from when the monitor was made.
+    reference = last_ping or _when(options.get("since")) or now
+    interval = int(options.get("interval_seconds") or 60)
+    grace = int(options.get("grace_seconds") or 0)
+    deadline = reference + timedelta(seconds=interval + grace)
+    details = {
+        "last_ping_at": last_ping.isoformat() if last_ping else None,
+        "expected_by": deadline.isoformat(),
+        "interval_seconds": interval,
+        "grace_seconds": grace,
+    }
+    if now <= deadline:
+        return CheckResult(
+            status="up",
+            message="Pinged on time." if last_ping else "Waiting for the first ping.",
+            details=details,
+        )
+    late = int((now - deadline).total_seconds())
+    if last_ping is None:
+        message = (
+            f"No ping received yet; expected one within {interval + grace} s "
+            "of creation."
+        )
+    else:
+        message = (
+            f"No ping since {last_ping:%Y-%m-%d %H:%M:%S} UTC: "
+            f"{late} s past the {interval} s interval plus {grace} s grace."
+        )
+    return down("no_ping", message, details=details)

@@ -1,0 +1,269 @@
+"""Parsing and validating check options, shared by the checks and the
+API, admin and dashboard forms (so a form refuses what a check could not
+run). Plain values in, ``{field: message}`` out; no Django models here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from uptime import outbound
+
+from . import jsonpath
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS")
+MAX_REQUEST_HEADERS = 30
+MAX_REQUEST_BODY = 64 * 1024
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+# Framing headers are aiohttp's to set; a user value would corrupt the request.
+_RESERVED_HEADERS = {"content-length", "transfer-encoding", "connection", "upgrade"}
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+StatusRanges = list[tuple[int, int]]
+
+# The monitor fields clean_options() looks at together (API, admin, forms).
+CHECK_FIELDS = (
+    "kind",
+    "url",
+    "http_method",
+    "http_headers",
+    "http_body",
+    "auth_username",
+    "auth_password",
+    "accepted_status_codes",
+    "keyword",
+    "json_path",
+    "dns_record_type",
+    "dns_resolver",
+)
+
+
+def parse_status_codes(text: str) -> StatusRanges:
+    """``"200-299,301, 404"`` -> [(200, 299), (301, 301), (404, 404)]."""
+    ranges: StatusRanges = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d{3})(?:\s*-\s*(\d{3}))?", part)
+        if not match:
+            raise ValueError(f"{part!r} is not a status code or a range like 200-299.")
+        low = int(match[1])
+        high = int(match[2] or match[1])
+        if not (100 <= low <= 599 and 100 <= high <= 599):
+            raise ValueError(f"{part!r}: status codes are between 100 and 599.")
+        if low > high:
+            raise ValueError(f"{part!r}: the range runs backwards.")
+        ranges.append((low, high))
+    if not ranges:
+        raise ValueError("Give at least one status code or range, e.g. 200-399.")
+    return ranges
+
+
+def status_accepted(code: int, ranges: StatusRanges) -> bool:
+    return any(low <= code <= high for low, high in ranges)
+
+
+def parse_tcp_target(target: str) -> tuple[str, int]:
+    """``host:port``, ``tcp://host:port`` or ``[v6]:port`` -> (host, port)."""
+    text = (target or "").strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(
+            "Write the target as host:port, e.g. db.example.com:5432."
+        ) from None
+    if parts.scheme != "tcp" or parts.path not in ("", "/") or parts.query:
+        raise ValueError("Write the target as host:port, e.g. db.example.com:5432.")
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError("The target has no host.")
+    if not port:
+        raise ValueError("The target needs a port between 1 and 65535.")
+    _check_host(host)
+    return host, port
+
+
+def tcp_target(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"tcp://{shown}:{port}"
+
+
+def _check_host(host: str) -> None:
+    if outbound.host_ip(host) is not None:
+        return
+    name = host.rstrip(".")
+    if not name or len(name) > 253 or not all(_LABEL.match(x) for x in name.split(".")):
+        raise ValueError(f"{host!r} is not a valid host name.")
+
+
+def parse_dns_name(name: str) -> str:
+    value = (name or "").strip().lower().rstrip(".")
+    if value.startswith("dns://"):
+        value = value[6:].rstrip("/")
+    try:
+        value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{name!r} is not a valid domain name.") from None
+    _check_host(value)
+    if outbound.host_ip(value) is not None:
+        raise ValueError("Give a domain name to resolve, not an IP address.")
+    return value
+
+
+def parse_resolver(text: str) -> tuple[str, int]:
+    """``1.1.1.1``, ``1.1.1.1:53``, ``[2606:4700::1111]:53`` -> (ip, port)."""
+    value = (text or "").strip()
+    port = 53
+    host = value
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise ValueError("Write the resolver as ip or ip:port.")
+            port = int(rest[1:])
+    elif value.count(":") == 1:
+        host, _, raw_port = value.partition(":")
+        if not raw_port.isdigit():
+            raise ValueError("Write the resolver as ip or ip:port.")
+        port = int(raw_port)
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            "The resolver must be an IP address (optionally :port), not a name."
+        ) from None
+    if not 1 <= port <= 65535:
+        raise ValueError("The resolver port must be between 1 and 65535.")
+    return str(ip), port
+
+
+def validate_headers(headers: Any) -> dict[str, str]:
+    if headers in (None, ""):
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ValueError('Give headers as an object: {"Name": "value"}.')
+    if len(headers) > MAX_REQUEST_HEADERS:
+        raise ValueError(f"At most {MAX_REQUEST_HEADERS} headers.")
+    clean: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.match(name):
+            raise ValueError(f"{str(name)[:100]!r} is not a valid header name.")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"{name} is set by the checker and cannot be overridden.")
+        if not isinstance(value, str):
+            raise ValueError(f"The value of {name} must be a string.")
+        if len(value) > 1000 or any(c in value for c in "\r\n\0"):
+            raise ValueError(
+                f"The value of {name} must be one line of at most 1000 characters."
+            )
+        clean[name] = value
+    return clean
+
+
+def clean_options(
+    values: Mapping[str, Any], *, allow_private: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Validate a monitor's kind, target and options together.
+
+    ``values`` holds the monitor's fields (url, kind, http_method, ...).
+    Returns (normalized values to store, {field: error message}).
+    """
+    kind = values.get("kind") or "http"
+    url = (values.get("url") or "").strip()
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def attempt(field: str, func: Any, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except ValueError as exc:
+            errors[field] = str(exc)
+            return None
+
+    if kind == "http":
+        if not url:
+            errors["url"] = "An http(s) URL is required for an HTTP monitor."
+        else:
+            try:
+                host, _port = outbound.validate_url(url)
+                outbound.check_destination(host, allow_private=allow_private)
+                cleaned["url"] = url
+            except outbound.InvalidTarget as exc:
+                errors["url"] = str(exc)
+            except outbound.BlockedAddress as exc:
+                errors["url"] = (
+                    f"{host} is a private or reserved address ({exc.address}); "
+                    "checks only reach public addresses."
+                )
+        method = values.get("http_method") or "GET"
+        if method not in HTTP_METHODS:
+            errors["http_method"] = f"Must be one of {', '.join(HTTP_METHODS)}."
+        headers = attempt("http_headers", validate_headers, values.get("http_headers"))
+        if headers is not None:
+            cleaned["http_headers"] = headers
+        body = values.get("http_body") or ""
+        if len(body.encode()) > MAX_REQUEST_BODY:
+            errors["http_body"] = f"At most {MAX_REQUEST_BODY // 1024} KB."
+        if body and method in ("GET", "HEAD", "OPTIONS"):
+            errors["http_body"] = f"A {method} request is sent without a body."
+        attempt(
+            "accepted_status_codes",
+            parse_status_codes,
+            values.get("accepted_status_codes") or "200-399",
+        )
+        if values.get("json_path"):
+            attempt("json_path", jsonpath.parse, values["json_path"])
+        if method == "HEAD":
+            for field in ("keyword", "json_path"):
+                if values.get(field):
+                    errors[field] = "A HEAD response has no body to look into."
+        if values.get("auth_password") and not values.get("auth_username"):
+            errors["auth_username"] = "Basic auth needs a user name too."
+    elif kind == "tcp":
+        target = attempt("url", parse_tcp_target, url)
+        if target is not None:
+            host, port = target
+            try:
+                outbound.check_destination(host, allow_private=allow_private)
+                cleaned["url"] = tcp_target(host, port)
+            except outbound.BlockedAddress as exc:
+                errors["url"] = (
+                    f"{host} is a private or reserved address ({exc.address}); "
+                    "checks only reach public addresses."
+                )
+    elif kind == "dns":
+        name = attempt("url", parse_dns_name, url)
+        if name is not None:
+            cleaned["url"] = name
+        if values.get("dns_record_type", "A") not in DNS_RECORD_TYPES:
+            errors["dns_record_type"] = f"Must be one of {', '.join(DNS_RECORD_TYPES)}."
+        resolver = (values.get("dns_resolver") or "").strip()
+        if resolver:
+            parsed = attempt("dns_resolver", parse_resolver, resolver)
+            if parsed is not None:
+                ip, port = parsed
+                if not allow_private and outbound.address_is_blocked(
+                    ipaddress.ip_address(ip)
+                ):
+                    errors["dns_resolver"] = (
+                        f"{ip} is a private or reserved address; use a public "
+                        "resolver or leave empty for the system resolver."
+                    )
+                else:
+                    cleaned["dns_resolver"] = (
+                        f"[{ip}]:{port}" if ":" in ip else (f"{ip}:{port}")
+                    )
+    elif kind == "heartbeat":
+        cleaned["url"] = ""
+    else:
+        errors["kind"] = "Must be one of http, tcp, dns, heartbeat."
+    return cleaned, errors

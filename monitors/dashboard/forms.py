@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+
+from ..models import Monitor, Project, Region
+from ..validators import monitor_settings_errors, validate_target_url
+
+
+class MonitorForm(forms.ModelForm):
+    """Add and edit a monitor: the same rules as the API serializer.
+
+    A plain ModelForm so that check kinds can add their fields (kind, options)
+    by extending ``Meta.fields``.
+    """
+
+    regions = forms.ModelMultipleChoiceField(
+        queryset=Region.objects.filter(active=True).order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Where the checks run from.",
+    )
+
+    class Meta:
+        model = Monitor
+        fields = (
+            "name",
+            "url",
+            "interval_seconds",
+            "timeout_seconds",
+            "regions",
+            "failure_threshold",
+            "recovery_threshold",
+            "region_quorum",
+        )
+        labels = {
+            "url": "URL",
+            "interval_seconds": "Check every (seconds)",
+            "timeout_seconds": "Timeout (seconds)",
+            "failure_threshold": "Failures before alerting",
+            "recovery_threshold": "Successes before recovery",
+            "region_quorum": "Regions that must agree",
+        }
+        help_texts = {
+            "url": "The address to check, e.g. https://example.com/health.",
+            "failure_threshold": "Consecutive failed checks in a region.",
+            "recovery_threshold": "Consecutive good checks in a region.",
+            "region_quorum": "Leave empty for a majority of the chosen regions.",
+        }
+        widgets = {
+            "url": forms.URLInput(attrs={"placeholder": "https://example.com/"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The API's bounds (serializer extra_kwargs), enforced and shown.
+        for name in ("failure_threshold", "recovery_threshold"):
+            self.fields[name].validators.append(MaxValueValidator(100))
+            self.fields[name].widget.attrs.update(min=1, max=100)
+        self.fields["region_quorum"].validators.append(MinValueValidator(1))
+        self.fields["region_quorum"].widget.attrs["min"] = 1
+        self.fields["timeout_seconds"].widget.attrs["step"] = "any"
+        if self.instance.pk is None and not self.is_bound:
+            self.initial.setdefault("regions", list(self.fields["regions"].queryset))
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        validate_target_url(url)
+        return url
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        regions = data.get("regions")
+        errors = monitor_settings_errors(
+            interval_seconds=data.get("interval_seconds"),
+            timeout_seconds=data.get("timeout_seconds"),
+            region_count=None if regions is None else len(regions),
+            region_quorum=data.get("region_quorum"),
+        )
+        for name, message in errors.items():
+            if name not in self.errors:
+                self.add_error(name, message)
+        return data
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        required=True, help_text="For password resets and alert emails."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise ValidationError("An account with this email already exists.")
+        return email
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ("name", "status_page_enabled", "status_page_show_details")
+        labels = {
+            "status_page_enabled": "Public status page",
+            "status_page_show_details": "Show URLs and error messages on it",
+        }
+        help_texts = {
+            "status_page_enabled": "Anyone with the link sees the current status "
+            "and 90-day uptime of this project's active monitors.",
+        }
+
+
+class NewProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ("name",)
+
+
+class AddMemberForm(forms.Form):
+    user = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        help_text="Someone who already has an account here.",
+    )
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_user(self) -> Any:
+        value = self.cleaned_data["user"].strip()
+        user = (
+            get_user_model()
+            .objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
+            .order_by("id")
+            .first()
+        )
+        if user is None:
+            raise ValidationError(
+                "No account with this username or email. Send them the invite "
+                "link instead."
+            )
+        if self.project.members.filter(pk=user.pk).exists():
+            raise ValidationError("Already a member of this project.")
+        return user

@@ -1,0 +1,504 @@
+"""Server-rendered dashboard pages. Thin: queries live in ``selectors``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
+
+from ..models import Incident, Monitor, MonitorStatus, Project
+from ..services import default_project_for, monitor_schedule_now
+from . import selectors, svg
+from .forms import AddMemberForm, MonitorForm, NewProjectForm, ProjectForm, SignupForm
+from .timeline import incident_timeline
+
+# Rows per overview page; ?per_page= picks another of these. At 100 the page
+# renders in a few tens of milliseconds whatever the project's size.
+OVERVIEW_PAGE_SIZE = 100
+OVERVIEW_PAGE_SIZES = (50, 100, 250, 500, 1000)
+INCIDENT_PAGE_SIZE = 50
+INVITE_SALT = "uptime.dashboard.invite"
+INVITE_MAX_AGE = 7 * 24 * 3600
+SESSION_PROJECT = "dashboard_project_id"
+
+
+# --- the current project -------------------------------------------------------------
+
+
+def page_projects(request: HttpRequest) -> tuple[list[Project], Project]:
+    """The user's projects (for the switcher) and the one they are looking at."""
+    projects = list(Project.objects.filter(members=request.user).order_by("name", "id"))
+    if not projects:
+        projects = [default_project_for(request.user)]
+    wanted = request.session.get(SESSION_PROJECT)
+    current = next((p for p in projects if p.pk == wanted), None)
+    if current is None:
+        current = min(projects, key=lambda p: p.pk)
+    return projects, current
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    projects: tuple[list[Project], Project] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    all_projects, current = projects or page_projects(request)
+    context.setdefault("projects", all_projects)
+    context.setdefault("current_project", current)
+    return render(request, template, context, status=status)
+
+
+def _own_monitor(request: HttpRequest, pk: int) -> Monitor:
+    """A monitor of one of the user's projects; anyone else's is a 404."""
+    return get_object_or_404(
+        Monitor.objects.select_related("project"),
+        pk=pk,
+        project__members=request.user,
+    )
+
+
+# --- overview ------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    monitor: Monitor
+    uptime: dict[str, str]
+    sparkline: str
+    regions: list[selectors.RegionState]
+
+
+def _rows(monitors: list[Monitor]) -> list[Row]:
+    ids = [m.pk for m in monitors]
+    uptime = selectors.uptime_by_monitor(monitors=monitors)
+    sparks = selectors.sparklines(monitor_ids=ids)
+    states = selectors.region_states(monitor_ids=ids)
+    return [
+        Row(
+            monitor=m,
+            uptime={
+                label: svg.format_percent(value)
+                for label, value in uptime.get(m.pk, {}).items()
+            },
+            sparkline=svg.sparkline(sparks.get(m.pk, [])),
+            regions=states.get(m.pk, []),
+        )
+        for m in monitors
+    ]
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    project = projects[1]
+    search = request.GET.get("q", "").strip()[:200]
+    status = request.GET.get("status", "")
+    if status not in MonitorStatus.values:
+        status = ""
+    qs = selectors.monitors_for_overview(
+        project_id=project.pk, search=search, status=status
+    )
+    try:
+        per_page = int(request.GET.get("per_page", OVERVIEW_PAGE_SIZE))
+    except ValueError:
+        per_page = OVERVIEW_PAGE_SIZE
+    if per_page not in OVERVIEW_PAGE_SIZES:
+        per_page = OVERVIEW_PAGE_SIZE
+    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    rows = _rows(list(page.object_list))
+    context = {
+        "rows": rows,
+        "page": page,
+        "search": search,
+        "status": status,
+        "per_page": per_page,
+        "page_sizes": OVERVIEW_PAGE_SIZES,
+        "statuses": MonitorStatus.choices,
+        "counts": selectors.monitor_status_counts(project_id=project.pk),
+        "now": timezone.now(),
+        "refresh_seconds": getattr(settings, "UPTIME_DASHBOARD_REFRESH_SECONDS", 15),
+    }
+    if request.GET.get("partial"):
+        return render(request, "dashboard/_overview_body.html", context)
+    return render_page(request, "dashboard/overview.html", context, projects)
+
+
+# --- one monitor ---------------------------------------------------------------------
+
+
+@login_required
+def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    range_key = request.GET.get("range", "24h")
+    if range_key not in selectors.CHART_RANGES:
+        range_key = "24h"
+    chart = selectors.response_chart(monitor=monitor, range_key=range_key)
+    days = selectors.daily_uptime(monitors=[monitor])[monitor.pk]
+    uptime = selectors.uptime_by_monitor(monitors=[monitor])[monitor.pk]
+    incidents = list(
+        selectors.incidents_for_projects(
+            project_ids=[monitor.project_id], monitor=monitor
+        )[:20]
+    )
+    context = {
+        "monitor": monitor,
+        "chart": chart,
+        "chart_svg": svg.response_chart(chart),
+        "legend": [(s, svg.series_colour(i)) for i, s in enumerate(chart.series)],
+        "ranges": list(selectors.CHART_RANGES),
+        "days": days,
+        "days_summary": _days_summary(days),
+        "day_cells": svg.day_cells(days),
+        "uptime": {k: svg.format_percent(v) for k, v in uptime.items()},
+        "sla": _sla_rows(uptime),
+        "incidents": incidents,
+        "ticks": selectors.latest_ticks(monitor=monitor),
+        "regions": selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk],
+        "quorum": monitor.effective_quorum(),
+    }
+    return render_page(request, "dashboard/monitor_detail.html", context)
+
+
+def _days_summary(days: list[selectors.DayBar]) -> dict[str, Any]:
+    observed = sum(d.observed_seconds for d in days)
+    down = sum(min(d.down_seconds, d.observed_seconds) for d in days)
+    return {
+        "uptime": svg.format_percent(
+            100 * (1 - down / observed) if observed > 0 else None
+        ),
+        "bad_days": [d for d in days if d.down_seconds > 0],
+    }
+
+
+def _sla_rows(uptime: dict[str, float | None]) -> list[dict[str, Any]]:
+    rows = []
+    for label, value in uptime.items():
+        span = selectors.UPTIME_WINDOWS[label].total_seconds()
+        rows.append(
+            {
+                "window": label,
+                "uptime": svg.format_percent(value),
+                # Downtime budget left for a 99.9% target over the full window.
+                "budget_999": span * 0.001,
+                "down_seconds": None if value is None else span * (100 - value) / 100,
+            }
+        )
+    return rows
+
+
+@login_required
+def monitor_create(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    project = projects[1]
+    form = MonitorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            monitor = form.save(commit=False)
+            monitor.project = project
+            monitor.status = MonitorStatus.PENDING
+            monitor.next_check_at = timezone.now()
+            monitor.save()
+            form.save_m2m()
+        messages.success(request, f"Monitor “{monitor.name}” added; first check now.")
+        return redirect(monitor)
+    return render_page(
+        request,
+        "dashboard/monitor_form.html",
+        {"form": form, "monitor": None},
+        projects,
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    before = (monitor.url, monitor.interval_seconds)
+    form = MonitorForm(request.POST or None, instance=monitor)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            monitor = form.save()
+            if (monitor.url, monitor.interval_seconds) != before:
+                # What is checked changed: check at once, then on the new grid.
+                monitor_schedule_now(monitor=monitor)
+        messages.success(request, "Monitor saved.")
+        return redirect(monitor)
+    return render_page(
+        request,
+        "dashboard/monitor_form.html",
+        {"form": form, "monitor": monitor},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    if request.method == "POST":
+        name = monitor.name
+        monitor.delete()
+        messages.success(request, f"Monitor “{name}” deleted.")
+        return redirect("dashboard:overview")
+    return render_page(request, "dashboard/monitor_delete.html", {"monitor": monitor})
+
+
+@login_required
+@require_POST
+def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    monitor.pause()
+    messages.success(request, "Monitor paused: no checks and no alerts until resumed.")
+    return redirect(monitor)
+
+
+@login_required
+@require_POST
+def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    monitor.resume()
+    messages.success(request, "Monitor resumed; checking now.")
+    return redirect(monitor)
+
+
+@login_required
+@require_POST
+def monitor_check_now(request: HttpRequest, pk: int) -> HttpResponse:
+    monitor = _own_monitor(request, pk)
+    if not monitor.enabled:
+        messages.error(request, "This monitor is paused: resume it to check it.")
+    else:
+        monitor_schedule_now(monitor=monitor)
+        messages.success(request, "Check queued: results appear within seconds.")
+    return redirect(monitor)
+
+
+# --- incidents -----------------------------------------------------------------------
+
+
+@login_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    qs = selectors.incidents_for_projects(project_ids=[projects[1].pk])
+    page = Paginator(qs, INCIDENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render_page(
+        request, "dashboard/incident_list.html", {"page": page}, projects
+    )
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.select_related("monitor", "monitor__project"),
+        pk=pk,
+        monitor__project__members=request.user,
+    )
+    return render_page(
+        request,
+        "dashboard/incident_detail.html",
+        {"incident": incident, "timeline": incident_timeline(incident)},
+    )
+
+
+# --- projects, members, invites -------------------------------------------------------
+
+
+@login_required
+@require_POST
+def project_switch(request: HttpRequest) -> HttpResponse:
+    try:
+        wanted = int(request.POST.get("project", ""))
+    except ValueError:
+        raise Http404 from None
+    project = get_object_or_404(Project, pk=wanted, members=request.user)
+    request.session[SESSION_PROJECT] = project.pk
+    nxt = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        nxt = reverse("dashboard:overview")
+    return redirect(nxt)
+
+
+@login_required
+@require_POST
+def project_create(request: HttpRequest) -> HttpResponse:
+    form = NewProjectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A project needs a name.")
+        return redirect("dashboard:project")
+    with transaction.atomic():
+        project = form.save(commit=False)
+        project.owner = request.user
+        project.save()
+        project.members.add(request.user)
+    request.session[SESSION_PROJECT] = project.pk
+    messages.success(request, f"Project “{project.name}” created.")
+    return redirect("dashboard:overview")
+
+
+def _invite_url(request: HttpRequest, project: Project) -> str:
+    token = signing.dumps({"p": project.pk, "s": project.slug}, salt=INVITE_SALT)
+    return request.build_absolute_uri(reverse("dashboard:invite", args=[token]))
+
+
+@login_required
+def project_settings(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    project = projects[1]
+    form = ProjectForm(
+        request.POST if request.POST.get("action") == "settings" else None,
+        instance=project,
+    )
+    member_form = AddMemberForm(
+        request.POST if request.POST.get("action") == "member" else None,
+        project=project,
+    )
+    if request.method == "POST":
+        if form.is_bound and form.is_valid():
+            form.save()
+            messages.success(request, "Project saved.")
+            return redirect("dashboard:project")
+        if member_form.is_bound and member_form.is_valid():
+            user = member_form.cleaned_data["user"]
+            project.members.add(user)
+            messages.success(request, f"{user.get_username()} added to the project.")
+            return redirect("dashboard:project")
+    context = {
+        "form": form,
+        "member_form": member_form,
+        "new_project_form": NewProjectForm(),
+        "members": list(project.members.order_by("username")),
+        "invite_url": _invite_url(request, project),
+        "invite_days": INVITE_MAX_AGE // 86400,
+        "status_url": request.build_absolute_uri(
+            reverse("dashboard:status_page", args=[project.slug])
+        ),
+    }
+    bad = (form.is_bound and form.errors) or (
+        member_form.is_bound and member_form.errors
+    )
+    return render_page(
+        request,
+        "dashboard/project_settings.html",
+        context,
+        projects,
+        status=400 if bad else 200,
+    )
+
+
+@login_required
+def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
+        project = Project.objects.get(pk=data["p"], slug=data["s"])
+    except (signing.BadSignature, Project.DoesNotExist, KeyError, TypeError):
+        return render_page(request, "dashboard/invite_invalid.html", {}, status=404)
+    if request.method == "POST":
+        project.members.add(request.user)
+        request.session[SESSION_PROJECT] = project.pk
+        messages.success(request, f"You joined “{project.name}”.")
+        return redirect("dashboard:overview")
+    is_member = project.members.filter(pk=request.user.pk).exists()
+    return render_page(
+        request, "dashboard/invite.html", {"project": project, "is_member": is_member}
+    )
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard:overview")
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        nxt = ""
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()  # the post_save receiver gives it a project
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Add your first monitor below.")
+        return redirect(nxt or reverse("dashboard:overview"))
+    return render(
+        request,
+        "registration/signup.html",
+        {"form": form, "next": nxt},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- public: status page and badges ---------------------------------------------------
+
+
+@cache_control(public=True, max_age=30)
+def status_page(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug, status_page_enabled=True)
+    # No per-monitor opt-in yet: every active (not paused) monitor is listed.
+    monitors = list(
+        Monitor.objects.filter(project=project, enabled=True).order_by("name", "id")
+    )
+    days = selectors.daily_uptime(monitors=monitors)
+    uptime = selectors.uptime_by_monitor(monitors=monitors)
+    rows = [
+        {
+            "monitor": m,
+            "days": days.get(m.pk, []),
+            "cells": svg.day_cells(days.get(m.pk, [])),
+            "uptime_90": _days_summary(days.get(m.pk, []))["uptime"],
+            "uptime_30": svg.format_percent(uptime.get(m.pk, {}).get("30d")),
+        }
+        for m in monitors
+    ]
+    down = [m for m in monitors if m.status == MonitorStatus.DOWN]
+    incidents = list(
+        selectors.incidents_for_projects(project_ids=[project.pk]).filter(
+            monitor__enabled=True
+        )[:10]
+    )
+    return render(
+        request,
+        "dashboard/status_page.html",
+        {
+            "project": project,
+            "rows": rows,
+            "down": down,
+            "incidents": incidents,
+            "details": project.status_page_show_details,
+            "now": timezone.now(),
+        },
+    )
+
+
+def _badge_monitor(key: str) -> Monitor:
+    return get_object_or_404(Monitor, badge_key=key)
+
+
+def _svg(body: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+def badge_status(request: HttpRequest, key: str) -> HttpResponse:
+    return _svg(svg.status_badge(_badge_monitor(key).status))
+
+
+def badge_uptime(request: HttpRequest, key: str) -> HttpResponse:
+    monitor = _badge_monitor(key)
+    value = selectors.uptime_by_monitor(monitors=[monitor])[monitor.pk]["30d"]
+    return _svg(svg.uptime_badge(value))

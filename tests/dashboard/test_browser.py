@@ -1,0 +1,175 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+A newcomer's path: sign up, add a monitor against a loopback target, watch it
+turn up without reloading, see the chart, pause it, open the status page. The
+screenshots land in artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from monitors.models import Monitor, Project
+from monitors.runner import run_checks
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made
+# by the test itself (seeding ticks) are ordinary blocking calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connection
+        # in a context variable (asgiref treats the thread as async); close it
+        # here, or it outlives the test and blocks the test database teardown.
+        connections.close_all()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def _shot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def _check_all_regions(monitor: Monitor) -> None:
+    slot = timezone.now().replace(microsecond=0)
+    for region in monitor.regions.all():
+        run_checks(region_code=region.code, scheduled_at=slot, monitor_ids=[monitor.pk])
+
+
+def _sign_up(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/signup/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.locator("input[name=password1]").fill("a-long-pass-phrase-9")
+    page.locator("input[name=password2]").fill("a-long-pass-phrase-9")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Monitors")).to_be_visible()
+
+
+def _nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def _add_monitor(page: Page, name: str, url: str) -> None:
+    page.get_by_role("link", name="Add monitor").first.click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("URL").fill(url)
+    page.get_by_label("Timeout (seconds)").fill("5")
+    page.get_by_role("button", name="Add monitor").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
+    live_server, page: Page, regions, allow_private, target, settings
+) -> None:
+    settings.UPTIME_DASHBOARD_REFRESH_SECONDS = 1
+    base = live_server.url
+    _sign_up(page, base, "dana")
+    expect(page.get_by_text("No monitors yet")).to_be_visible()
+
+    _add_monitor(page, "Loopback shop", target.url("/health"))
+    monitor = Monitor.objects.get(name="Loopback shop")
+    assert monitor.status == "pending"
+
+    # The overview refreshes itself: the check's result shows with no reload.
+    _nav(page, "Monitors")
+    row = page.locator("tr", has_text="Loopback shop")
+    expect(row.get_by_text("Pending")).to_be_visible()
+    page.evaluate("window.__sameDocument = true")
+    _check_all_regions(monitor)
+    expect(row.get_by_text("Up", exact=True)).to_be_visible(timeout=8000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert "/health" in target.hits
+    expect(row.locator("svg.spark polyline")).to_have_count(1)
+    overview_shot = _shot(page, "overview")
+
+    # The monitor page: the chart has a line per region, the latest checks.
+    row.get_by_role("link", name="Loopback shop").click()
+    expect(page.locator("svg.chart polyline, svg.chart circle").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Latest checks")).to_be_visible()
+    monitor_shot = _shot(page, "monitor")
+
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text("Monitor paused")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    assert Monitor.objects.get(pk=monitor.pk).enabled is False
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+
+    # Turn on the public status page and open it logged out.
+    _nav(page, "Project")
+    page.get_by_label("Public status page").check()
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("Project saved")).to_be_visible()
+    project = Project.objects.get(owner__username="dana")
+    assert project.status_page_enabled
+    public = page.context.browser.new_page()  # type: ignore[union-attr]
+    public.goto(f"{base}/status/{project.slug}/")
+    expect(public.get_by_role("heading", name="Loopback shop")).to_be_visible()
+    expect(public.get_by_text("All systems operational")).to_be_visible()
+    assert "/health" not in public.content()
+    status_shot = _shot(public, "status-page")
+    public.close()
+
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    for shot in (overview_shot, monitor_shot, status_shot):
+        assert shot.stat().st_size > 5000
+
+
+def test_a_monitor_named_like_html_shows_as_text_and_runs_nothing(
+    live_server, page: Page, regions, allow_private, target
+) -> None:
+    base = live_server.url
+    _sign_up(page, base, "erin")
+    _add_monitor(page, XSS, target.url("/"))
+    expect(page.get_by_role("heading", name=XSS)).to_be_visible()
+    _nav(page, "Monitors")
+    expect(page.get_by_role("link", name=XSS)).to_be_visible()
+    assert page.locator("img[src=x]").count() == 0
+    _nav(page, "Incidents")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_the_overview_fits_a_phone(live_server, browser: Browser, regions) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _sign_up(page, live_server.url, "fay")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    context.close()
