@@ -63,7 +63,7 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``celery -A uptime worker -Q <queues>``; wait until it is ready."""
     name = f"test-{'-'.join(q.replace('.', '_') for q in queues)}-{os.getpid()}@%h"
-    log = open(log_path or os.devnull, "wb")  # noqa: SIM115
+    log = open(log_path or os.devnull, "wb")
     proc = subprocess.Popen(
         [
             sys.executable,

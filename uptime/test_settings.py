@@ -12,7 +12,11 @@ os.environ.setdefault("UPTIME_MIN_INTERVAL_SECONDS", "1")
 from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Worker processes in end-to-end tests may point email at a loopback SMTP
+# server by setting EMAIL_BACKEND (and EMAIL_HOST/EMAIL_PORT) in their env.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
