@@ -12,7 +12,6 @@ from django.dispatch import Signal
 
 incident_opened = Signal()  # kwargs: incident
 incident_resolved = Signal()  # kwargs: incident
-incident_reminder = Signal()  # kwargs: incident (still open after N minutes)
 # An https monitor's certificate crossed an expiry threshold (once per
 # threshold per certificate; UPTIME_CERT_EXPIRY_DAYS, default 14 and 7).
 # kwargs: monitor, days_left (int, negative once expired), not_after (datetime)

@@ -1,0 +1,53 @@
+"""Bad configuration stops the process at start, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_with(**env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "DJANGO_SETTINGS_MODULE": "uptime.settings", **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("UPTIME_ALLOW_PRIVATE_TARGETS", "sure"),
+        ("UPTIME_MIN_INTERVAL_SECONDS", "ten"),
+        ("UPTIME_MIN_INTERVAL_SECONDS", "0"),
+        ("UPTIME_REGIONS", "EU West"),
+        ("UPTIME_REGION", "Mars!"),
+        ("EMAIL_PORT", "smtp"),
+        ("REDIS_URL", "localhost:6379"),
+        ("DATABASE_URL", "nonsense://"),
+    ],
+)
+def test_a_bad_value_fails_at_start_with_the_variable_name(
+    name: str, value: str
+) -> None:
+    result = start_with(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_good_values_start() -> None:
+    result = start_with(
+        DEBUG="true", UPTIME_REGIONS="eu,us", UPTIME_REGION="us", DATABASE_URL=""
+    )
+    assert result.returncode == 0, result.stderr
