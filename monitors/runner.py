@@ -98,7 +98,11 @@ async def _run_one(
         out.put(TickResult(monitor_id=monitor_id, checked_at=checked_at, result=result))
 
 
-async def _run_all(specs: Sequence[tuple[int, CheckSpec]], out: queue.Queue) -> None:
+async def _run_all(
+    specs: Sequence[tuple[int, CheckSpec]],
+    out: queue.Queue,
+    start_at: datetime | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     # getaddrinfo runs in the default executor; the stock one has ~6 threads.
     loop.set_default_executor(
@@ -118,6 +122,10 @@ async def _run_all(specs: Sequence[tuple[int, CheckSpec]], out: queue.Queue) -> 
             user_agent=settings.UPTIME_USER_AGENT,
             ssl_context=ssl_context,
         )
+        if start_at is not None:
+            # The loop, its executor and the session are ready before the
+            # slot; only the wait is left, so checks start on the slot.
+            await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
         await asyncio.gather(
             *(_run_one(mid, spec, ctx, sem, out) for mid, spec in specs)
         )
@@ -138,14 +146,15 @@ def run_checks(
 
     # Batches are sent a little ahead of their slot; start on the slot.
     delay = (scheduled_at - timezone.now()).total_seconds()
-    if 0 < delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1:
-        time.sleep(delay)
+    start_at = (
+        scheduled_at if 0 < delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1 else None
+    )
 
     results: queue.Queue = queue.Queue()
 
     def loop_thread() -> None:
         try:
-            asyncio.run(_run_all(specs, results))
+            asyncio.run(_run_all(specs, results, start_at))
         except Exception:
             log.exception("check batch for region %s failed", region_code)
         finally:
