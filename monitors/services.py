@@ -219,7 +219,18 @@ def _degraded_announce(
             monitor_degraded_recovered.send(sender=Monitor, monitor=monitor, tick=tick)
 
 
-def ticks_prune(*, older_than: timedelta) -> int:
+def ticks_prune(*, older_than: timedelta, batch_size: int = 10_000) -> int:
+    """Delete ticks past retention in batches, so no single statement holds
+    locks on the tick table for long. Returns the number deleted."""
     cutoff = timezone.now() - older_than
-    deleted, _ = Tick.objects.filter(scheduled_at__lt=cutoff).delete()
-    return deleted
+    total = 0
+    while True:
+        ids = list(
+            Tick.objects.filter(scheduled_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return total
+        deleted, _ = Tick.objects.filter(pk__in=ids).delete()
+        total += deleted

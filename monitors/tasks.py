@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.conf import settings
 
-from . import runner, scheduler
+from . import runner, scheduler, services
 
 
 @shared_task(name="monitors.dispatch_due", ignore_result=True)
@@ -18,4 +19,11 @@ def run_checks(region: str, scheduled_at: str, monitor_ids: list[int]) -> int:
         region_code=region,
         scheduled_at=datetime.fromisoformat(scheduled_at),
         monitor_ids=monitor_ids,
+    )
+
+
+@shared_task(name="monitors.prune_ticks", ignore_result=True)
+def prune_ticks() -> int:
+    return services.ticks_prune(
+        older_than=timedelta(days=settings.UPTIME_TICK_RETENTION_DAYS)
     )

@@ -164,6 +164,8 @@ if not _REGION_CODE.match(UPTIME_REGION):
     raise ConfigError(f"UPTIME_REGION={UPTIME_REGION!r} is not a valid region code")
 UPTIME_MIN_INTERVAL_SECONDS = env_int("UPTIME_MIN_INTERVAL_SECONDS", 10, minimum=1)
 UPTIME_ALLOW_PRIVATE_TARGETS = env_bool("UPTIME_ALLOW_PRIVATE_TARGETS", False)
+# Ticks older than this are deleted hourly (the dashboard shows up to 90 days).
+UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=91)
 # How far ahead of its slot a batch is dispatched; the worker waits for the
 # slot, so checks start on time instead of up to a beat tick late.
 UPTIME_DISPATCH_LEAD_SECONDS = 1.5
@@ -234,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitors.dispatch_due",
         "schedule": 1.0,
         "options": {"expires": 5, "queue": "default"},
+    },
+    "prune-old-ticks": {
+        "task": "monitors.prune_ticks",
+        "schedule": 3600.0,
+        "options": {"expires": 3600, "queue": "default"},
     },
     "sweep-alert-outbox": {
         "task": "alerts.sweep",

@@ -228,3 +228,19 @@ def test_two_regions_reporting_at_the_same_instant_open_exactly_one(
         report_at_once(monitor, regions[:2], clock.next())
         assert Incident.objects.filter(monitor=monitor).count() == 1
         assert monitor.ticks.count() == 6
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_only_ticks_past_retention(make_monitor, regions) -> None:
+    from monitors.services import ticks_prune
+
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    now = timezone.now()
+    for days in (500, 401, 399, 1):
+        record(monitor, eu, now - timedelta(days=days), UP)
+    assert ticks_prune(older_than=timedelta(days=400), batch_size=1) == 2
+    left = sorted(
+        (now - t).days for t in monitor.ticks.values_list("scheduled_at", flat=True)
+    )
+    assert left == [1, 399]
