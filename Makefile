@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv venv-dev services browser lint bench clean
+.PHONY: run test venv venv-dev services browser lint bench bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: venv-dev
 
 bench: venv-dev services
 	$(BIN)/python bench/run.py
+
+## Dashboard server time with 1,000 monitors and 10 M ticks (own database)
+bench-dashboard: venv-dev services
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3*

@@ -5,13 +5,14 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from monitors.dashboard.forms import DescribedErrorsMixin
 from monitors.models import Monitor, Project
 
 from .models import Channel, ChannelKind
 from .services import channel_validate
 
 
-class ChannelForm(forms.ModelForm):
+class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
     """Add and edit a channel, with the API's rules (``channel_validate``).
 
     The target of a Slack or webhook channel carries its credentials, so an
@@ -77,6 +78,7 @@ class ChannelForm(forms.ModelForm):
                 self.initial["target"] = ""
             self.fields["secret"].help_text = "Leave empty to keep the current one."
         elif not self.is_bound:
+            self.initial.setdefault("kind", ChannelKind.EMAIL)
             self.initial.setdefault("monitors", list(self.fields["monitors"].queryset))
 
     def clean_reminder_minutes(self) -> int | None:

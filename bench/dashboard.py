@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/dashboard.py [--monitors 1000] [--ticks 10000000]
 
-Seeds its own PostgreSQL database (``uptime_bench``, or BENCH_DATABASE_URL)
-once with INSERT ... SELECT generate_series (a few minutes for 10 M ticks),
-then times whole requests through Django's test client: URL routing,
+Seeds its own PostgreSQL database (``uptime_bench_dashboard``, or
+BENCH_DATABASE_URL) once with INSERT ... SELECT generate_series (a few
+minutes for 10 M ticks), then times whole requests through Django's test client: URL routing,
 middleware, session and auth, the SQL, template rendering. No network and no
 browser, so the figures are the server's share of a page load.
 
@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/uptime_bench"
+    "BENCH_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/uptime_bench_dashboard",
 )
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("UPTIME_REGIONS", "eu,us,ap")

@@ -328,6 +328,7 @@ class _Trace:
     body_head: bytes = b""
     body_bytes: int = 0
     tls: dict[str, Any] | None = None
+    finished: float | None = None  # when the whole body was read
 
     def timings(self, end: float | None = None) -> Timings:
         tcp_ms = self.connect_ms
@@ -341,7 +342,9 @@ class _Trace:
             first_byte_ms=None
             if first is None
             else round((first - self.started) * 1000, 1),
-            total_ms=round(((end or time.monotonic()) - self.started) * 1000, 1),
+            total_ms=round(
+                ((end or self.finished or time.monotonic()) - self.started) * 1000, 1
+            ),
         )
 
 
@@ -541,7 +544,7 @@ async def fetch(
                     truncated = True
                     break
                 chunks.append(chunk)
-            end = time.monotonic()
+            end = trace.finished = time.monotonic()
             return Response(
                 url=str(current),
                 status=resp.status,

@@ -9,7 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Heartbeat pings: public, secret key in the URL; the slash is optional
     # because cron lines are written by hand (a POST cannot follow a redirect).
-    re_path(r"^ping/(?P<key>[^/]{1,100})/?$", heartbeat_ping, name="heartbeat-ping"),
+    path("ping/<str:key>/", heartbeat_ping, name="heartbeat-ping"),
+    re_path(r"^ping/(?P<key>[^/]{1,100})$", heartbeat_ping),
     path("api/", include("monitors.api.urls")),
     path("api/", include("alerts.api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -63,7 +63,9 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     started = time.monotonic()
 
     def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
+        took = int((time.monotonic() - started) * 1000)
+        details["timings"] = {"total_ms": took}
+        return took
 
     try:
         if options.get("resolver"):
@@ -129,7 +131,6 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     records = sorted(_record_text(rdtype, r) for r in answer)[:MAX_RECORDS]
     details["records"] = [r[:500] for r in records]
     details["ttl"] = answer.rrset.ttl if answer.rrset is not None else None
-    details["timings"] = {"total_ms": took}
     if expected and not _matches(rdtype, expected, records):
         return down(
             "assertion",

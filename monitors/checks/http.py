@@ -156,13 +156,13 @@ async def check_http(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         end = time.monotonic()
         error, message = classify(exc)
         details = http_evidence(progress, full=True, end=end)
-        if error == "tls" and "certificate" not in details:
+        remaining = spec.timeout - (end - progress.started)
+        if error == "tls" and "certificate" not in details and remaining > 0.1:
             # The handshake failed, so the session has no certificate to
-            # show: fetch it again without verifying, for the evidence.
+            # show: fetch it again without verifying, for the evidence,
+            # within what is left of the same deadline.
             cert = await tls.probe_certificate(
-                spec.url,
-                ctx=ctx,
-                timeout=max(spec.timeout - (end - progress.started), 1.0),
+                progress.url or spec.url, ctx=ctx, timeout=remaining
             )
             if cert:
                 details["certificate"] = cert

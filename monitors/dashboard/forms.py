@@ -13,7 +13,26 @@ from ..models import Monitor, Project, Region
 from ..validators import monitor_settings_errors, validate_target_url
 
 
-class MonitorForm(forms.ModelForm):
+class DescribedErrorsMixin:
+    """Tie each field's error list to its input for screen readers.
+
+    Django links help text with aria-describedby; the error list (rendered by
+    templates/dashboard/_field.html with id ``<id>_error``) is added here.
+    """
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name not in self.fields:  # type: ignore[attr-defined]
+                continue
+            bound = self[name]  # type: ignore[index]
+            ids = [f"{bound.auto_id}_error"]
+            if bound.help_text:
+                ids.append(f"{bound.auto_id}_helptext")
+            bound.field.widget.attrs["aria-describedby"] = " ".join(ids)
+
+
+class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
     """Add and edit a monitor: the same rules as the API serializer.
 
     A plain ModelForm so that check kinds can add their fields (kind, options)
@@ -89,7 +108,7 @@ class MonitorForm(forms.ModelForm):
         return data
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(DescribedErrorsMixin, UserCreationForm):
     email = forms.EmailField(
         required=True, help_text="For password resets and alert emails."
     )
@@ -105,7 +124,7 @@ class SignupForm(UserCreationForm):
         return email
 
 
-class ProjectForm(forms.ModelForm):
+class ProjectForm(DescribedErrorsMixin, forms.ModelForm):
     class Meta:
         model = Project
         fields = ("name", "status_page_enabled", "status_page_show_details")
@@ -116,6 +135,8 @@ class ProjectForm(forms.ModelForm):
         help_texts = {
             "status_page_enabled": "Anyone with the link sees the current status "
             "and 90-day uptime of this project's active monitors.",
+            "status_page_show_details": "Off: visitors see names, status and "
+            "uptime only.",
         }
 
 
@@ -125,7 +146,7 @@ class NewProjectForm(forms.ModelForm):
         fields = ("name",)
 
 
-class AddMemberForm(forms.Form):
+class AddMemberForm(DescribedErrorsMixin, forms.Form):
     user = forms.CharField(
         label="Username or email",
         max_length=254,

@@ -194,7 +194,7 @@ def uptime_by_monitor(
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class DayBar:
     day: date
     observed_seconds: float
@@ -264,20 +264,23 @@ def daily_uptime(
                 seconds = _overlap(started, resolved or now, lo, hi)
                 if seconds:
                     down[(monitor_id, lo.date())] += seconds
+    # The day boundaries are the same for every monitor: compute them once.
+    spans = []
+    for n in range(days):
+        lo = first + timedelta(days=n)
+        hi = min(lo + timedelta(days=1), now)
+        spans.append((lo.date(), lo, hi, max((hi - lo).total_seconds(), 0.0)))
     out: dict[int, list[DayBar]] = {}
     for monitor_id, created_at in created.items():
         bars = []
-        for n in range(days):
-            lo = first + timedelta(days=n)
-            hi = min(lo + timedelta(days=1), now)
-            observed = max(0.0, (hi - max(lo, created_at)).total_seconds())
-            bars.append(
-                DayBar(
-                    day=lo.date(),
-                    observed_seconds=observed,
-                    down_seconds=down[(monitor_id, lo.date())],
-                )
-            )
+        for day, lo, hi, full in spans:
+            if created_at <= lo:
+                observed = full
+            elif created_at >= hi:
+                observed = 0.0
+            else:
+                observed = (hi - created_at).total_seconds()
+            bars.append(DayBar(day, observed, down.get((monitor_id, day), 0.0)))
         out[monitor_id] = bars
     return out
 

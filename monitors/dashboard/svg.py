@@ -6,8 +6,9 @@ text that reaches it (region codes, labels) goes through ``escape``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -159,6 +160,13 @@ def series_colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+@functools.lru_cache(maxsize=4096)
+def _plain_cell(day: date, level: str) -> str:
+    # Days without downtime look the same on every monitor's bar.
+    tip = "no data" if level == "nodata" else "100% up, no downtime"
+    return f'<span class="day day-{level}" title="{day:%b} {day.day}: {tip}"></span>'
+
+
 def day_cells(days: Sequence[DayBar]) -> SafeString:
     """The cells of a daily uptime bar, each with its tooltip.
 
@@ -167,16 +175,16 @@ def day_cells(days: Sequence[DayBar]) -> SafeString:
     """
     cells = []
     for d in days:
-        when = f"{d.day:%b} {d.day.day}, {d.day.year}"
         level = d.level
-        if level == "nodata":
-            tip = f"{when}: no data"
-        elif d.down_seconds > 0:
-            minutes = max(round(d.down_seconds / 60), 1)
-            tip = f"{when}: {format_percent(d.uptime)} up, {minutes} min down"
-        else:
-            tip = f"{when}: 100% up, no downtime"
-        cells.append(f'<span class="day day-{level}" title="{tip}"></span>')
+        if level in ("ok", "nodata"):
+            cells.append(_plain_cell(d.day, level))
+            continue
+        minutes = max(round(d.down_seconds / 60), 1)
+        tip = f"{format_percent(d.uptime)} up, {minutes} min down"
+        cells.append(
+            f'<span class="day day-{level}" title="{d.day:%b} {d.day.day}: {tip}">'
+            "</span>"
+        )
     return _safe("".join(cells))
 
 

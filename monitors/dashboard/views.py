@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,12 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from ..models import Incident, Monitor, MonitorStatus, Project
 from ..services import default_project_for, monitor_schedule_now
-from . import selectors, svg
+from . import rows, selectors, svg
 from .forms import AddMemberForm, MonitorForm, NewProjectForm, ProjectForm, SignupForm
 from .timeline import incident_timeline
 
@@ -76,31 +76,15 @@ def _own_monitor(request: HttpRequest, pk: int) -> Monitor:
 # --- overview ------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    monitor: Monitor
-    uptime: dict[str, str]
-    sparkline: str
-    regions: list[selectors.RegionState]
-
-
-def _rows(monitors: list[Monitor]) -> list[Row]:
+def _rows_html(monitors: list[Monitor]) -> str:
     ids = [m.pk for m in monitors]
-    uptime = selectors.uptime_by_monitor(monitors=monitors)
-    sparks = selectors.sparklines(monitor_ids=ids)
-    states = selectors.region_states(monitor_ids=ids)
-    return [
-        Row(
-            monitor=m,
-            uptime={
-                label: svg.format_percent(value)
-                for label, value in uptime.get(m.pk, {}).items()
-            },
-            sparkline=svg.sparkline(sparks.get(m.pk, [])),
-            regions=states.get(m.pk, []),
-        )
-        for m in monitors
-    ]
+    return rows.overview_rows(
+        monitors=monitors,
+        uptime=selectors.uptime_by_monitor(monitors=monitors),
+        sparks=selectors.sparklines(monitor_ids=ids),
+        states=selectors.region_states(monitor_ids=ids),
+        now=timezone.now(),
+    )
 
 
 @login_required
@@ -121,9 +105,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     if per_page not in OVERVIEW_PAGE_SIZES:
         per_page = OVERVIEW_PAGE_SIZE
     page = Paginator(qs, per_page).get_page(request.GET.get("page"))
-    rows = _rows(list(page.object_list))
+    monitors = list(page.object_list)
     context = {
-        "rows": rows,
+        "rows_html": _rows_html(monitors),
+        "has_rows": bool(monitors),
         "page": page,
         "search": search,
         "status": status,
@@ -166,9 +151,9 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "days_summary": _days_summary(days),
         "day_cells": svg.day_cells(days),
         "uptime": {k: svg.format_percent(v) for k, v in uptime.items()},
-        "sla": _sla_rows(uptime),
+        "sla": _sla_rows(monitor, uptime),
         "incidents": incidents,
-        "ticks": selectors.latest_ticks(monitor=monitor),
+        "ticks": selectors.latest_ticks(monitor=monitor, limit=30),
         "regions": selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk],
         "quorum": monitor.effective_quorum(),
     }
@@ -182,24 +167,38 @@ def _days_summary(days: list[selectors.DayBar]) -> dict[str, Any]:
         "uptime": svg.format_percent(
             100 * (1 - down / observed) if observed > 0 else None
         ),
-        "bad_days": [d for d in days if d.down_seconds > 0],
+        "bad_days": [
+            {
+                "day": d.day,
+                "down": rows.duration_text(d.down_seconds),
+                "uptime": svg.format_percent(d.uptime),
+            }
+            for d in days
+            if d.down_seconds > 0
+        ],
     }
 
 
-def _sla_rows(uptime: dict[str, float | None]) -> list[dict[str, Any]]:
-    rows = []
+def _sla_rows(
+    monitor: Monitor, uptime: dict[str, float | None]
+) -> list[dict[str, Any]]:
+    now = timezone.now()
+    table = []
     for label, value in uptime.items():
-        span = selectors.UPTIME_WINDOWS[label].total_seconds()
-        rows.append(
+        span = selectors.UPTIME_WINDOWS[label]
+        observed = (now - max(now - span, monitor.created_at)).total_seconds()
+        down = None if value is None else observed * (100 - value) / 100
+        budget = span.total_seconds() * 0.001
+        table.append(
             {
                 "window": label,
                 "uptime": svg.format_percent(value),
-                # Downtime budget left for a 99.9% target over the full window.
-                "budget_999": span * 0.001,
-                "down_seconds": None if value is None else span * (100 - value) / 100,
+                "downtime": "—" if down is None else rows.duration_text(down),
+                # What a 99.9% target allows over the whole window.
+                "budget_999": rows.duration_text(budget),
             }
         )
-    return rows
+    return table
 
 
 @login_required
@@ -338,7 +337,7 @@ def project_switch(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def project_create(request: HttpRequest) -> HttpResponse:
-    form = NewProjectForm(request.POST)
+    form = NewProjectForm(request.POST, prefix="new")
     if not form.is_valid():
         messages.error(request, "A project needs a name.")
         return redirect("dashboard:project")
@@ -382,7 +381,7 @@ def project_settings(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "member_form": member_form,
-        "new_project_form": NewProjectForm(),
+        "new_project_form": NewProjectForm(prefix="new"),
         "members": list(project.members.order_by("username")),
         "invite_url": _invite_url(request, project),
         "invite_days": INVITE_MAX_AGE // 86400,
@@ -454,11 +453,12 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
     days = selectors.daily_uptime(monitors=monitors)
     uptime = selectors.uptime_by_monitor(monitors=monitors)
-    rows = [
+    services = [
         {
             "monitor": m,
             "days": days.get(m.pk, []),
             "cells": svg.day_cells(days.get(m.pk, [])),
+            "status_html": mark_safe(rows.status_html(m.status)),  # noqa: S308
             "uptime_90": _days_summary(days.get(m.pk, []))["uptime"],
             "uptime_30": svg.format_percent(uptime.get(m.pk, {}).get("30d")),
         }
@@ -475,7 +475,7 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
         "dashboard/status_page.html",
         {
             "project": project,
-            "rows": rows,
+            "rows": services,
             "down": down,
             "incidents": incidents,
             "details": project.status_page_show_details,

@@ -16,7 +16,7 @@ from monitors.models import Monitor, Region, Tick
 
 HTTP_OPTIONS: dict[str, Any] = {
     "name": "API",
-    "url": "https://api.example.com/health",
+    "url": "https://93.184.215.14/health",
     "kind": "http",
     "http_method": "POST",
     "http_headers": {"X-Token": "abc"},
@@ -132,11 +132,11 @@ def test_tcp_and_dns_targets_are_normalized(
 ) -> None:
     tcp = api.post(
         "/api/monitors/",
-        {"name": "db", "kind": "tcp", "url": "db.example.com:5432"},
+        {"name": "db", "kind": "tcp", "url": "93.184.215.14:5432"},
         format="json",
     )
     assert tcp.status_code == 201, tcp.json()
-    assert tcp.json()["url"] == "tcp://db.example.com:5432"
+    assert tcp.json()["url"] == "tcp://93.184.215.14:5432"
     dns = api.post(
         "/api/monitors/",
         {
@@ -169,7 +169,7 @@ def test_a_heartbeat_needs_no_url_runs_in_one_region_and_shows_its_ping_url(
     monitor = Monitor.objects.get(pk=body["id"])
     assert body["regions"] == [regions[0].code]
     assert body["failure_threshold"] == 1
-    assert body["ping_url"].endswith(f"/ping/{monitor.heartbeat_key}")
+    assert body["ping_url"].endswith(f"/ping/{monitor.heartbeat_key}/")
     assert Client().get(body["ping_url"].split("8000", 1)[1]).status_code == 200
 
 
@@ -256,7 +256,7 @@ def test_the_admin_form_reports_option_errors_on_their_fields(
         "project": project.pk,
         "name": "Shop",
         "kind": "http",
-        "url": "https://shop.example/",
+        "url": "https://93.184.215.14/",
         "enabled": "on",
         "interval_seconds": 60,
         "timeout_seconds": 5,
@@ -287,3 +287,36 @@ def test_the_admin_form_reports_option_errors_on_their_fields(
     monitor.refresh_from_db()
     assert monitor.auth_password == "hunter2"  # empty means "keep"
     assert monitor.accepted_status_codes == "200-299"
+
+
+def test_the_admin_keeps_a_heartbeat_in_one_region(
+    admin_client: Client,
+    regions: list[Region],
+    project,  # type: ignore[no-untyped-def]
+) -> None:
+    data = {
+        "project": project.pk,
+        "name": "nightly",
+        "kind": "heartbeat",
+        "url": "",
+        "enabled": "on",
+        "interval_seconds": 3600,
+        "timeout_seconds": 5,
+        "regions": [r.pk for r in regions],
+        "failure_threshold": 1,
+        "recovery_threshold": 1,
+        "http_method": "GET",
+        "http_headers": "{}",
+        "accepted_status_codes": "200-399",
+        "max_redirects": 5,
+        "keyword_mode": "present",
+        "dns_record_type": "A",
+        "heartbeat_grace_seconds": 120,
+    }
+    response = admin_client.post("/admin/monitors/monitor/add/", data)
+    assert response.status_code == 302
+    monitor = Monitor.objects.get(name="nightly")
+    assert [r.code for r in monitor.regions.all()] == [regions[0].code]
+    assert monitor.heartbeat_key
+    page = admin_client.get(f"/admin/monitors/monitor/{monitor.pk}/change/")
+    assert f"/ping/{monitor.heartbeat_key}/" in page.content.decode()

@@ -111,7 +111,8 @@ def test_a_heartbeat_that_stops_opens_an_incident_and_a_ping_resolves_it(
         failure_threshold=1,
         regions=regions[:1],
     )
-    assert monitor.heartbeat_key and monitor.ping_url.endswith(monitor.heartbeat_key)
+    assert monitor.heartbeat_key
+    assert monitor.ping_url.endswith(f"/ping/{monitor.heartbeat_key}/")
     assert client.get(f"/ping/{monitor.heartbeat_key}/").status_code == 200
     first = run(monitor, regions[0], slot(-120))
     assert first.status == "up"

@@ -157,7 +157,7 @@ def test_turn_on_the_status_page(owner_client, project, client) -> None:
 
 
 def test_create_a_new_project(owner_client, owner) -> None:
-    owner_client.post(reverse("dashboard:project_create"), {"name": "Team"})
+    owner_client.post(reverse("dashboard:project_create"), {"new-name": "Team"})
     project = Project.objects.get(name="Team")
     assert project.members.filter(pk=owner.pk).exists()
     page = owner_client.get(reverse("dashboard:overview"))

@@ -86,6 +86,8 @@ def test_it_shows_validation_errors_next_to_the_field(
     body = response.content.decode()
     # Inline: the error list sits in the field's own block, tied by id.
     assert f'id="id_{field}_error"' in body
+    if field != "regions":
+        assert f'aria-describedby="id_{field}_error' in body
 
 
 def test_it_edits_a_monitor_and_checks_at_once_when_the_url_changes(
