@@ -51,3 +51,26 @@ def test_good_values_start() -> None:
         DEBUG="true", UPTIME_REGIONS="eu,us", UPTIME_REGION="us", DATABASE_URL=""
     )
     assert result.returncode == 0, result.stderr
+
+
+def region_queues(**env: str) -> str:
+    full = {k: v for k, v in os.environ.items() if k != "UPTIME_REGION"}
+    full.update(DJANGO_SETTINGS_MODULE="uptime.settings", **env)
+    out = subprocess.run(
+        [sys.executable, "manage.py", "region_queues"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_a_check_worker_consumes_its_own_region_queue() -> None:
+    assert region_queues(UPTIME_REGIONS="eu,us", UPTIME_REGION="us") == "checks.us"
+
+
+def test_without_a_region_one_worker_consumes_every_region_queue() -> None:
+    assert region_queues(UPTIME_REGIONS="eu,us") == "checks.eu,checks.us"
