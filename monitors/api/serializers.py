@@ -8,6 +8,7 @@ from rest_framework.fields import empty
 
 from ..checks.options import CHECK_FIELDS, clean_options
 from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
+from ..validators import monitor_settings_errors
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -168,16 +169,6 @@ class MonitorSerializer(serializers.ModelSerializer):
             if instance is None and "failure_threshold" not in attrs:
                 attrs["failure_threshold"] = 1
 
-    def validate_interval_seconds(self, value: int) -> int:
-        floor = settings.UPTIME_MIN_INTERVAL_SECONDS
-        if value < floor:
-            raise serializers.ValidationError(f"Must be at least {floor} seconds.")
-        if value > 86400:
-            raise serializers.ValidationError(
-                "Must be at most 86400 seconds (one day)."
-            )
-        return value
-
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
         if not attrs.get("channels"):
@@ -213,10 +204,6 @@ class MonitorSerializer(serializers.ModelSerializer):
         if "timeout_seconds" not in attrs and instance is None and interval <= timeout:
             # The default timeout must fit a short interval.
             timeout = attrs["timeout_seconds"] = max(min(10.0, interval * 0.8), 0.1)
-        if timeout >= interval:
-            raise serializers.ValidationError(
-                {"timeout_seconds": f"Must be below the interval ({interval} s)."}
-            )
         form_input = hasattr(self.initial_data, "getlist")
         if (
             form_input
@@ -232,17 +219,17 @@ class MonitorSerializer(serializers.ModelSerializer):
             regions = list(instance.regions.all())
         else:
             regions = list(Region.objects.filter(active=True))
-        if not regions:
-            raise serializers.ValidationError(
-                {"regions": "Choose at least one region."}
-            )
         quorum = attrs.get(
             "region_quorum", instance.region_quorum if instance else None
         )
-        if quorum is not None and quorum > len(regions):
-            raise serializers.ValidationError(
-                {"region_quorum": f"At most the number of regions ({len(regions)})."}
-            )
+        errors = monitor_settings_errors(
+            interval_seconds=interval,
+            timeout_seconds=timeout,
+            region_count=len(regions),
+            region_quorum=quorum,
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
         self._validate_check(attrs, regions)
         return attrs
 
