@@ -21,6 +21,7 @@ class ChannelForm(forms.ModelForm):
             "enabled",
             "notify_down",
             "notify_up",
+            "notify_degraded",
             "reminder_minutes",
             "is_default",
             "monitors",

@@ -36,6 +36,7 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             "enabled",
             "notify_down",
             "notify_up",
+            "notify_degraded",
             "reminder_minutes",
             "is_default",
             "monitors",
@@ -46,6 +47,7 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             "secret": "Signing secret (webhooks)",
             "notify_down": "When an incident opens",
             "notify_up": "When an incident resolves",
+            "notify_degraded": "When a monitor turns slow, and fast again",
             "reminder_minutes": "Remind every (minutes)",
             "is_default": "Add new monitors to this channel",
         }

@@ -39,6 +39,8 @@ class Event(models.TextChoices):
     INCIDENT_RESOLVED = "incident.resolved"
     INCIDENT_REMINDER = "incident.reminder"
     CERTIFICATE_EXPIRING = "certificate.expiring"
+    MONITOR_DEGRADED = "monitor.degraded"
+    MONITOR_DEGRADED_RESOLVED = "monitor.degraded_resolved"
     TEST = "test"
 
 
@@ -46,6 +48,9 @@ class Event(models.TextChoices):
 DOWN_EVENTS = {Event.INCIDENT_OPENED, Event.INCIDENT_REMINDER}
 DOWN_EVENTS |= {Event.CERTIFICATE_EXPIRING}
 UP_EVENTS = {Event.INCIDENT_RESOLVED}
+# Slow-but-up is its own switch, off by default: not every channel that wants
+# outages wants to hear about latency.
+DEGRADED_EVENTS = {Event.MONITOR_DEGRADED, Event.MONITOR_DEGRADED_RESOLVED}
 
 
 class Channel(models.Model):
@@ -64,6 +69,11 @@ class Channel(models.Model):
     )
     notify_up = models.BooleanField(
         default=True, help_text="Send when an incident resolves."
+    )
+    notify_degraded = models.BooleanField(
+        default=False,
+        help_text="Send when a monitor turns slow (degraded) and when it is "
+        "fast again.",
     )
     reminder_minutes = models.PositiveIntegerField(
         null=True,
@@ -96,6 +106,8 @@ class Channel(models.Model):
             return True
         if event in UP_EVENTS:
             return self.notify_up
+        if event in DEGRADED_EVENTS:
+            return self.notify_degraded
         return self.notify_down
 
     @property

@@ -8,7 +8,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitors import signals
-from monitors.models import Incident, Monitor
+from monitors.models import Incident, Monitor, Tick
 
 from . import services
 from .models import Event
@@ -52,3 +52,17 @@ if _certificate_expiring is not None:
         write_certificate_notifications,
         dispatch_uid="alerts.write_certificate_notifications",
     )
+
+
+@receiver(signals.monitor_degraded)
+def write_degraded_notifications(
+    sender: Any, monitor: Monitor, tick: Tick, **kwargs: Any
+) -> None:
+    services.notifications_for_degraded(monitor=monitor, tick=tick, degraded=True)
+
+
+@receiver(signals.monitor_degraded_recovered)
+def write_fast_again_notifications(
+    sender: Any, monitor: Monitor, tick: Tick, **kwargs: Any
+) -> None:
+    services.notifications_for_degraded(monitor=monitor, tick=tick, degraded=False)

@@ -27,10 +27,11 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch
 from django.utils import timezone
 
-from monitors.models import Incident, IncidentStatus, Monitor, Project
+from monitors.models import Incident, IncidentStatus, Monitor, Project, Tick
 from monitors.validators import validate_target_url
 
 from .models import (
+    DEGRADED_EVENTS,
     SECRET_PREFIX,
     Channel,
     ChannelKind,
@@ -310,6 +311,51 @@ def notifications_for_certificate(
         channels=monitor.channels.all(),
         event=Event.CERTIFICATE_EXPIRING,
         dedupe_key=f"certificate:{monitor.pk}:{expires}:{days_left}",
+        payload=payload,
+        monitor=monitor,
+        now=now,
+    )
+
+
+def notifications_for_degraded(
+    *, monitor: Monitor, tick: Tick, degraded: bool, now: datetime | None = None
+) -> list[int]:
+    """A monitor turned slow (or fast again) in a region.
+
+    Regions turn one by one; the monitor's last degraded-family message says
+    where it stands, so "slow" is sent once until "fast again" follows, not
+    once per region or per slot.
+    """
+    now = now or timezone.now()
+    event = Event.MONITOR_DEGRADED if degraded else Event.MONITOR_DEGRADED_RESOLVED
+    last = (
+        Notification.objects.filter(monitor=monitor, event__in=DEGRADED_EVENTS)
+        .order_by("-created_at", "-id")
+        .values_list("event", flat=True)
+        .first()
+    )
+    if degraded and last == Event.MONITOR_DEGRADED:
+        return []
+    if not degraded and last != Event.MONITOR_DEGRADED:
+        return []
+    payload = {
+        "type": event,
+        "timestamp": _iso(now),
+        "data": {
+            "incident": None,
+            "monitor": monitor_data(monitor),
+            "check": {
+                "region": tick.region.code,
+                "scheduled_at": _iso(tick.scheduled_at),
+                "response_time_ms": tick.response_time_ms,
+                "threshold_ms": monitor.degraded_threshold_ms,
+            },
+        },
+    }
+    return _write(
+        channels=monitor.channels.all(),
+        event=event,
+        dedupe_key=f"{event}:{monitor.pk}:{_iso(tick.scheduled_at)}",
         payload=payload,
         monitor=monitor,
         now=now,

@@ -42,6 +42,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "enabled",
             "notify_down",
             "notify_up",
+            "notify_degraded",
             "reminder_minutes",
             "is_default",
             "monitors",

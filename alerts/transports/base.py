@@ -40,6 +40,8 @@ LABELS = {
     "incident.resolved": "UP",
     "incident.reminder": "STILL DOWN",
     "certificate.expiring": "CERTIFICATE",
+    "monitor.degraded": "SLOW",
+    "monitor.degraded_resolved": "FAST AGAIN",
     "test": "TEST",
 }
 
@@ -97,6 +99,15 @@ def message_for(notification: Notification) -> Message:
         summary = (
             f"The TLS certificate of {name} expires in {days} days "
             f"({cert.get('not_after', '')})."
+        )
+    elif event in ("monitor.degraded", "monitor.degraded_resolved"):
+        check = data.get("check") or {}
+        where = f"{check.get('response_time_ms')} ms from {check.get('region')}"
+        limit = check.get("threshold_ms")
+        summary = (
+            f"{name} is slow: {where}, above its {limit} ms threshold."
+            if event == "monitor.degraded"
+            else f"{name} is fast again: {where} (threshold {limit} ms)."
         )
     else:
         summary = data.get("message") or "A test message from the uptime monitor."
