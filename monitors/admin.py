@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from .checks.options import CHECK_FIELDS, clean_options
 from .models import Incident, Monitor, MonitorKind, Project, Region, Tick
+from .services import monitor_delete
 
 
 class NoCountPaginator(Paginator):
@@ -206,6 +207,13 @@ class MonitorAdmin(admin.ModelAdmin):
         ),
     )
     actions = (pause_monitors, resume_monitors)
+
+    def delete_model(self, request: HttpRequest, obj: Monitor) -> None:
+        monitor_delete(monitor=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for monitor in queryset:
+            monitor_delete(monitor=monitor)
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool

@@ -55,6 +55,19 @@ def regions_sync(*, using: str = "default") -> None:
     Region.objects.using(using).exclude(code__in=codes).update(active=False)
 
 
+def monitor_delete(*, monitor: Monitor) -> None:
+    """Delete a monitor and its history, safely while its checks are running.
+
+    Django deletes the ticks first, then the monitor; a batch storing a tick
+    in between would leave a tick pointing at a deleted monitor and fail the
+    delete at commit. Locking the monitor row first makes ticks_record (which
+    locks its monitors before inserting) wait, then skip the deleted monitor.
+    """
+    with transaction.atomic():
+        if Monitor.objects.select_for_update().filter(pk=monitor.pk).exists():
+            monitor.delete()
+
+
 def monitor_schedule_now(*, monitor: Monitor) -> None:
     """Check at once (on create, on edit of what is checked, "check now")."""
     if monitor.enabled:

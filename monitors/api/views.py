@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Incident, Monitor, MonitorStatus, Region, Tick
-from ..services import default_project_for
+from ..services import default_project_for, monitor_delete
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -95,6 +95,9 @@ class MonitorViewSet(viewsets.ModelViewSet):
         ):
             # What is checked changed: check at once, then on the new grid.
             Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+
+    def perform_destroy(self, instance: Monitor) -> None:
+        monitor_delete(monitor=instance)
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:

@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from .. import services
 from ..models import Incident, Monitor, MonitorStatus, Project
 from ..services import default_project_for, monitor_schedule_now
 from . import rows, selectors, svg
@@ -251,7 +252,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
     if request.method == "POST":
         name = monitor.name
-        monitor.delete()
+        services.monitor_delete(monitor=monitor)
         messages.success(request, f"Monitor “{name}” deleted.")
         return redirect("dashboard:overview")
     return render_page(request, "dashboard/monitor_delete.html", {"monitor": monitor})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -244,3 +245,53 @@ def test_pruning_deletes_only_ticks_past_retention(make_monitor, regions) -> Non
         (now - t).days for t in monitor.ticks.values_list("scheduled_at", flat=True)
     )
     assert left == [1, 399]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
+    make_monitor, regions
+) -> None:
+    from django.db import transaction
+
+    from monitors.services import monitor_delete
+
+    eu = regions[1]
+    monitor = make_monitor(regions=[eu])
+    record(monitor, eu, timezone.now() - timedelta(minutes=1), UP)
+    stored = threading.Event()
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def store() -> None:
+        try:
+            with transaction.atomic():
+                # ticks_record holds the monitor lock until its commit.
+                record(monitor, eu, timezone.now(), DOWN)
+                stored.set()
+                release.wait(5)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def delete() -> None:
+        try:
+            stored.wait(5)
+            monitor_delete(monitor=monitor)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=store), threading.Thread(target=delete)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)  # the delete is now waiting on the lock
+    release.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    from monitors.models import Monitor, Tick
+
+    assert not Monitor.objects.filter(pk=monitor.pk).exists()
+    assert not Tick.objects.filter(monitor_id=monitor.pk).exists()
