@@ -14,9 +14,8 @@ async def ok(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.router.add_get("/{tail:.*}", ok)
-    web.run_app(
-        app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None
-    )
+    hosts = sys.argv[2].split(",") if len(sys.argv) > 2 else ["127.0.0.1"]
+    web.run_app(app, host=hosts, port=int(sys.argv[1]), print=None, access_log=None)
 
 
 if __name__ == "__main__":
