@@ -107,6 +107,9 @@ class MonitorAdminForm(forms.ModelForm):
             )
         if data.get("clear_auth_password"):
             data["auth_password"] = ""
+        # Set it here too: construct_instance() skips a field with a default
+        # that the POST left out, which an empty password input always is.
+        self.instance.auth_password = data.get("auth_password") or ""
         values = {
             name: data.get(name, getattr(self.instance, name, None))
             for name in CHECK_FIELDS

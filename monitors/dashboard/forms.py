@@ -3,14 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
-from ..models import Monitor, Project, Region
-from ..validators import monitor_settings_errors, validate_target_url
+from ..checks.options import CHECK_FIELDS, clean_options
+from ..models import Monitor, MonitorKind, Project, Region
+from ..validators import monitor_settings_errors
 
 
 class DescribedErrorsMixin:
@@ -32,6 +34,19 @@ class DescribedErrorsMixin:
             bound.field.widget.attrs["aria-describedby"] = " ".join(ids)
 
 
+# Option fields that fall back to the monitor's value (or the model default)
+# when a post leaves them out or empty.
+_OPTION_DEFAULTED = (
+    "kind",
+    "http_method",
+    "accepted_status_codes",
+    "max_redirects",
+    "keyword_mode",
+    "dns_record_type",
+    "heartbeat_grace_seconds",
+)
+
+
 class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
     """Add and edit a monitor: the same rules as the API serializer.
 
@@ -46,10 +61,23 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
         help_text="Where the checks run from.",
     )
 
+    # Write-only: never rendered back; empty on edit keeps the stored one.
+    auth_password = forms.CharField(
+        required=False,
+        strip=False,
+        label="Basic auth password",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the current password.",
+    )
+    clear_auth_password = forms.BooleanField(
+        required=False, label="Remove the basic-auth password"
+    )
+
     class Meta:
         model = Monitor
         fields = (
             "name",
+            "kind",
             "url",
             "interval_seconds",
             "timeout_seconds",
@@ -57,6 +85,24 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
             "failure_threshold",
             "recovery_threshold",
             "region_quorum",
+            # Check options (monitors/checks/): HTTP(S), then DNS, heartbeat.
+            "degraded_threshold_ms",
+            "http_method",
+            "http_headers",
+            "http_body",
+            "auth_username",
+            "auth_password",
+            "accepted_status_codes",
+            "follow_redirects",
+            "max_redirects",
+            "verify_tls",
+            "keyword",
+            "keyword_mode",
+            "json_path",
+            "dns_record_type",
+            "dns_expected",
+            "dns_resolver",
+            "heartbeat_grace_seconds",
         )
         labels = {
             "url": "URL",
@@ -65,15 +111,40 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
             "failure_threshold": "Failures before alerting",
             "recovery_threshold": "Successes before recovery",
             "region_quorum": "Regions that must agree",
+            "kind": "Check type",
+            "degraded_threshold_ms": "Degraded above (ms)",
+            "http_method": "HTTP method",
+            "http_headers": "Request headers (JSON)",
+            "http_body": "Request body",
+            "auth_username": "Basic auth user",
+            "auth_password": "Basic auth password",
+            "accepted_status_codes": "Accepted status codes",
+            "max_redirects": "Maximum redirects",
+            "verify_tls": "Verify the TLS certificate",
+            "keyword_mode": "Keyword must be",
+            "json_path": "JSON assertion",
+            "dns_record_type": "DNS record type",
+            "dns_expected": "Expected DNS value",
+            "dns_resolver": "DNS resolver",
+            "heartbeat_grace_seconds": "Heartbeat grace (seconds)",
         }
         help_texts = {
-            "url": "The address to check, e.g. https://example.com/health.",
+            "url": "What to check: an http(s) URL; host:port for TCP; a domain "
+            "name for DNS; leave empty for a heartbeat.",
+            "http_headers": 'A JSON object, e.g. {"X-Token": "abc"}.',
+            "keyword": "Text to look for in the response body.",
+            "dns_expected": "One of the answers must equal this (optional).",
+            "heartbeat_grace_seconds": "How late a ping may be before the "
+            "monitor is down (on top of the interval).",
             "failure_threshold": "Consecutive failed checks in a region.",
             "recovery_threshold": "Consecutive good checks in a region.",
             "region_quorum": "Leave empty for a majority of the chosen regions.",
         }
         widgets = {
-            "url": forms.URLInput(attrs={"placeholder": "https://example.com/"}),
+            # Text, not URL: TCP and DNS targets are not URLs.
+            "url": forms.TextInput(attrs={"placeholder": "https://example.com/"}),
+            "http_body": forms.Textarea(attrs={"rows": 3}),
+            "http_headers": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -87,11 +158,52 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
         self.fields["timeout_seconds"].widget.attrs["step"] = "any"
         if self.instance.pk is None and not self.is_bound:
             self.initial.setdefault("regions", list(self.fields["regions"].queryset))
+        # Options have model defaults: a post that leaves one out keeps it.
+        for name in _OPTION_DEFAULTED:
+            self.fields[name].required = False
+        # The "remove password" box right under the password field.
+        order = list(self.Meta.fields)
+        order.insert(order.index("auth_password") + 1, "clear_auth_password")
+        self.order_fields(order)
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip()
-        validate_target_url(url)
-        return url
+        # What the target must be depends on the kind: checked in clean().
+        return (self.cleaned_data.get("url") or "").strip()
+
+    def _clean_check_options(self, data: dict[str, Any]) -> None:
+        """Kind, target and options, with the API's rules and messages."""
+        for name in _OPTION_DEFAULTED:
+            if data.get(name) in (None, "") and name not in self.errors:
+                data[name] = getattr(self.instance, name)
+        if "kind" not in self.data:
+            # A post without the check section (an older page, a script):
+            # an absent checkbox there means "unchanged", not "off".
+            for name in ("follow_redirects", "verify_tls"):
+                data[name] = getattr(self.instance, name)
+        if data.get("clear_auth_password"):
+            data["auth_password"] = ""
+        elif not data.get("auth_password") and self.instance.pk:
+            data["auth_password"] = self.instance.auth_password
+        # Set it here too: construct_instance() skips a field with a default
+        # that the POST left out, which an empty password input always is.
+        self.instance.auth_password = data.get("auth_password") or ""
+        values = {
+            name: data.get(name, getattr(self.instance, name, None))
+            for name in CHECK_FIELDS
+        }
+        cleaned, errors = clean_options(
+            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
+        )
+        for name, message in errors.items():
+            if name not in self.errors:
+                self.add_error(name if name in self.fields else None, message)
+        for name, value in cleaned.items():
+            if name not in self.errors:
+                data[name] = value
+        if values["kind"] == MonitorKind.HEARTBEAT and data.get("regions"):
+            # Evaluated from the database: one region is enough (as the API).
+            data["regions"] = list(data["regions"].order_by("code")[:1])
+            data["region_quorum"] = None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -105,6 +217,7 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
         for name, message in errors.items():
             if name not in self.errors:
                 self.add_error(name, message)
+        self._clean_check_options(data)
         return data
 
 
