@@ -200,6 +200,9 @@ def incident_data(incident: Incident) -> dict[str, Any]:
         "status_code": details.get("status_code"),
         "regions": sorted((details.get("regions") or {}).keys()),
         "url": link,
+        # The failing tick's bounded evidence (resolved IP, timings, status,
+        # headers, first 4 KB of the body, certificate), as the check saw it.
+        "evidence": details.get("evidence"),
     }
 
 

@@ -60,6 +60,7 @@ class Message:
     regions: list[str]
     incident_url: str
     payload: dict[str, Any]
+    evidence: dict[str, Any]
 
 
 def _duration(seconds: int | None) -> str:
@@ -123,6 +124,7 @@ def message_for(notification: Notification) -> Message:
         regions=regions,
         incident_url=incident.get("url", ""),
         payload=payload,
+        evidence=incident.get("evidence") or {},
     )
 
 

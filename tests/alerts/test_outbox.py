@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -397,3 +398,38 @@ def test_recovery_never_overtakes_a_down_message_still_retrying(
     assert notification_deliver(notification_id=resolved.pk, now=now) == "sent"
     types = [r.body.split(b'"type":"')[1].split(b'"')[0] for r in receiver.requests]
     assert types == [b"incident.opened", b"incident.opened", b"incident.resolved"]
+
+
+def test_alerts_carry_the_failing_checks_evidence(
+    make_monitor, regions, make_channel, receiver, smtp, target, allow_private
+) -> None:
+    from django.utils import timezone
+
+    from monitors.runner import run_checks
+    from tests.targets import respond
+
+    target.routes["/"] = respond(503, b"<h1>maintenance</h1>", {"X-Trace": "abc"})
+    monitor = make_monitor(
+        url=target.url("/"), regions=regions[:1], failure_threshold=1
+    )
+    hook = make_channel("webhook", receiver.url(), monitors=[monitor])
+    mail = make_channel("email", "ops@example.com", monitors=[monitor], name="Mail")
+    run_checks(
+        region_code=regions[0].code,
+        scheduled_at=timezone.now(),
+        monitor_ids=[monitor.pk],
+    )
+    opened = Notification.objects.filter(event="incident.opened")
+    assert opened.count() == 2
+    for n in opened:
+        assert notification_deliver(notification_id=n.pk) == "sent"
+    body = json.loads(receiver.requests[0].body)
+    evidence = body["data"]["incident"]["evidence"]
+    assert evidence["resolved_ip"] == "127.0.0.1"
+    assert evidence["status_code"] == 503
+    assert "maintenance" in evidence["body"]
+    assert hook.notifications.get().status == "sent"
+    assert mail.notifications.get().status == "sent"
+    text = smtp.messages[0].get_payload()[0].get_payload(decode=True).decode()
+    assert "Resolved IP: 127.0.0.1" in text
+    assert "HTTP status: 503" in text
