@@ -14,10 +14,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("UPTIME_REQUIRE_SECRET_KEY", False):
-        raise ConfigError("SECRET_KEY must be set")
     # Quick start only: a fixed development key. Production sets SECRET_KEY;
-    # the deploy check (manage.py check --deploy) reports the insecure key.
+    # `manage.py check --deploy` reports the insecure key (security.W009).
     SECRET_KEY = "django-insecure-quickstart-key-set-SECRET_KEY-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
