@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,6 +12,45 @@ from rest_framework.test import APIClient
 from monitors.models import Monitor, Project, Region
 from monitors.services import regions_sync
 from tests.targets import Target
+
+
+def _hosts_file_names() -> set[str]:
+    names = {"localhost"}
+    try:
+        lines = Path("/etc/hosts").read_text().splitlines()
+    except OSError:
+        return names
+    for line in lines:
+        fields = line.split("#", 1)[0].split()
+        names.update(name.lower().rstrip(".") for name in fields[1:])
+    return names
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_dns_beyond_this_machine() -> Iterator[None]:
+    """The machine's resolver is not on loopback, and tests send nothing off it.
+
+    Numeric hosts and hosts-file names resolve as usual (no query leaves the
+    machine for them); any other name (``shop.example``, ``x.invalid``) fails
+    here as an unknown name would, the one stand-in for the outside DNS.
+    """
+    real = socket.getaddrinfo
+    local = _hosts_file_names()
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name.lower().rstrip(".") in local:
+            return real(host, port, family, type, proto, flags)
+        try:
+            return real(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            raise socket.gaierror(
+                socket.EAI_NONAME, "Name or service not known"
+            ) from None
+
+    socket.getaddrinfo = getaddrinfo
+    yield
+    socket.getaddrinfo = real
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ def test_a_self_signed_certificate_is_down_tls(tls_target: Target) -> None:
 
 
 def test_a_name_that_does_not_resolve_is_down_dns() -> None:
+    # Names fail as unknown in tests (tests/conftest.py): no query leaves.
     result = run("http://does-not-exist.invalid/")
     assert (result.status, result.error) == ("down", "dns")
 
