@@ -136,7 +136,7 @@ class MonitorAdmin(admin.ModelAdmin):
         "last_checked_at",
         "cert_expires_at",
     )
-    list_filter = ("status", "kind", "enabled", "regions")
+    list_filter = ("status", "kind", "enabled", "show_on_status_page", "regions")
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
@@ -160,6 +160,7 @@ class MonitorAdmin(admin.ModelAdmin):
                     "kind",
                     "url",
                     "enabled",
+                    "show_on_status_page",
                     "interval_seconds",
                     "timeout_seconds",
                     "degraded_threshold_ms",

@@ -121,6 +121,9 @@ class Monitor(models.Model):
     # None: a majority of the monitor's regions, whatever they are now.
     region_quorum = models.PositiveSmallIntegerField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
+    show_on_status_page = models.BooleanField(
+        default=True, help_text="List this monitor on the project's public status page."
+    )
     status = models.CharField(
         max_length=10, choices=MonitorStatus.choices, default=MonitorStatus.PENDING
     )

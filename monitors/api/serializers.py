@@ -54,6 +54,8 @@ class MonitorSerializer(serializers.ModelSerializer):
         required=False, default=10.0, min_value=0.1
     )
     enabled = OptionalBooleanField(required=False, default=True)
+    # No default here: a PUT that leaves it out keeps the stored choice.
+    show_on_status_page = OptionalBooleanField(required=False)
     # Alert channels (alerts.Channel, which owns the relation: monitors does
     # not import alerts). The queryset is scoped to the caller in __init__.
     channels = serializers.PrimaryKeyRelatedField(
@@ -74,6 +76,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             "recovery_threshold",
             "region_quorum",
             "enabled",
+            "show_on_status_page",
             "channels",
             "status",
             "last_checked_at",

@@ -85,6 +85,7 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
             "failure_threshold",
             "recovery_threshold",
             "region_quorum",
+            "show_on_status_page",
             # Check options (monitors/checks/): HTTP(S), then DNS, heartbeat.
             "degraded_threshold_ms",
             "http_method",
@@ -111,6 +112,7 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
             "failure_threshold": "Failures before alerting",
             "recovery_threshold": "Successes before recovery",
             "region_quorum": "Regions that must agree",
+            "show_on_status_page": "Show on the status page",
             "kind": "Check type",
             "degraded_threshold_ms": "Degraded above (ms)",
             "http_method": "HTTP method",
@@ -178,7 +180,7 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
         if "kind" not in self.data:
             # A post without the check section (an older page, a script):
             # an absent checkbox there means "unchanged", not "off".
-            for name in ("follow_redirects", "verify_tls"):
+            for name in ("follow_redirects", "verify_tls", "show_on_status_page"):
                 data[name] = getattr(self.instance, name)
         if data.get("clear_auth_password"):
             data["auth_password"] = ""

@@ -415,6 +415,8 @@ def latest_ticks(*, monitor: Monitor, limit: int = 50) -> list[Tick]:
     return list(
         Tick.objects.filter(monitor=monitor)
         .select_related("region")
+        # The evidence (up to KBs a row) is shown on the tick's own page.
+        .defer("details")
         .order_by("-scheduled_at", "-id")[:limit]
     )
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("monitors/new/", views.monitor_create, name="monitor_create"),
     path("monitors/<int:pk>/", views.monitor_detail, name="monitor"),
+    path("monitors/<int:pk>/ticks/<int:tick_id>/", views.tick_detail, name="tick"),
     path("monitors/<int:pk>/edit/", views.monitor_edit, name="monitor_edit"),
     path("monitors/<int:pk>/delete/", views.monitor_delete, name="monitor_delete"),
     path("monitors/<int:pk>/pause/", views.monitor_pause, name="monitor_pause"),

@@ -21,9 +21,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from .. import services
-from ..models import Incident, Monitor, MonitorStatus, Project
+from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
 from ..services import default_project_for, monitor_schedule_now
 from . import rows, selectors, svg
+from .evidence import evidence_summary
 from .forms import AddMemberForm, MonitorForm, NewProjectForm, ProjectForm, SignupForm
 from .timeline import incident_timeline
 
@@ -157,8 +158,33 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ticks": selectors.latest_ticks(monitor=monitor, limit=30),
         "regions": selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk],
         "quorum": monitor.effective_quorum(),
+        "is_heartbeat": monitor.kind == MonitorKind.HEARTBEAT,
+        "cert_days_left": _days_left(monitor),
     }
     return render_page(request, "dashboard/monitor_detail.html", context)
+
+
+def _days_left(monitor: Monitor) -> int | None:
+    if monitor.cert_expires_at is None:
+        return None
+    return (monitor.cert_expires_at - timezone.now()).days
+
+
+@login_required
+def tick_detail(request: HttpRequest, pk: int, tick_id: int) -> HttpResponse:
+    """One check with its evidence; another project's tick is a 404."""
+    tick = get_object_or_404(
+        Tick.objects.select_related("region", "monitor", "monitor__project"),
+        pk=tick_id,
+        monitor_id=pk,
+        monitor__project__members=request.user,
+    )
+    context = {
+        "tick": tick,
+        "monitor": tick.monitor,
+        "evidence": evidence_summary(tick.details),
+    }
+    return render_page(request, "dashboard/tick_detail.html", context)
 
 
 def _days_summary(days: list[selectors.DayBar]) -> dict[str, Any]:
@@ -226,16 +252,47 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Edits that change neither what is checked nor how: no immediate re-check.
+_NO_RECHECK_FIELDS = frozenset(
+    {
+        "name",
+        "failure_threshold",
+        "recovery_threshold",
+        "region_quorum",
+        "show_on_status_page",
+        "clear_auth_password",
+    }
+)
+
+
+def _check_settings(monitor: Monitor) -> dict[str, Any]:
+    """The stored values an edit compares to decide on a re-check.
+
+    Compared on the model, not with ``form.changed_data``: write-only and
+    defaulted inputs (password, options a post leaves out) always look changed
+    there although the stored value stays.
+    """
+    values: dict[str, Any] = {
+        name: getattr(monitor, name)
+        for name in MonitorForm.Meta.fields
+        if name not in _NO_RECHECK_FIELDS and name != "regions"
+    }
+    values["regions"] = set(monitor.regions.values_list("pk", flat=True))
+    return values
+
+
 @login_required
 def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
-    before = (monitor.url, monitor.interval_seconds)
     form = MonitorForm(request.POST or None, instance=monitor)
+    # Taken before is_valid(): validation writes the posted values on it.
+    before = _check_settings(monitor) if request.method == "POST" else {}
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             monitor = form.save()
-            if (monitor.url, monitor.interval_seconds) != before:
-                # What is checked changed: check at once, then on the new grid.
+            if _check_settings(monitor) != before:
+                # What is checked changed (target, kind, interval, an option,
+                # regions): check at once, then on the new grid.
                 monitor_schedule_now(monitor=monitor)
         messages.success(request, "Monitor saved.")
         return redirect(monitor)
@@ -311,7 +368,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(
         request,
         "dashboard/incident_detail.html",
-        {"incident": incident, "timeline": incident_timeline(incident)},
+        {
+            "incident": incident,
+            "timeline": incident_timeline(incident),
+            "evidence": evidence_summary((incident.details or {}).get("evidence")),
+        },
     )
 
 
@@ -448,9 +509,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 @cache_control(public=True, max_age=30)
 def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug, status_page_enabled=True)
-    # No per-monitor opt-in yet: every active (not paused) monitor is listed.
+    # Active (not paused) monitors the project chose to list.
     monitors = list(
-        Monitor.objects.filter(project=project, enabled=True).order_by("name", "id")
+        Monitor.objects.filter(
+            project=project, enabled=True, show_on_status_page=True
+        ).order_by("name", "id")
     )
     days = selectors.daily_uptime(monitors=monitors)
     uptime = selectors.uptime_by_monitor(monitors=monitors)
@@ -468,7 +531,7 @@ def status_page(request: HttpRequest, slug: str) -> HttpResponse:
     down = [m for m in monitors if m.status == MonitorStatus.DOWN]
     incidents = list(
         selectors.incidents_for_projects(project_ids=[project.pk]).filter(
-            monitor__enabled=True
+            monitor__enabled=True, monitor__show_on_status_page=True
         )[:10]
     )
     return render(
