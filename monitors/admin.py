@@ -4,7 +4,6 @@ import json
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -12,7 +11,8 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from .checks.options import CHECK_FIELDS, clean_options
+from .checks.options import CHECK_FIELDS
+from .forms import CheckOptionsFormMixin
 from .models import Incident, Monitor, MonitorKind, Project, Region, Tick
 from .services import monitor_delete
 
@@ -61,7 +61,7 @@ def resume_monitors(
         monitor.resume()
 
 
-class MonitorAdminForm(forms.ModelForm):
+class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
     """Kind-aware validation shared with the API (monitors/checks/options.py);
     the basic-auth password is write-only."""
 
@@ -101,25 +101,7 @@ class MonitorAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if not data.get("auth_password") and not data.get("clear_auth_password"):
-            data["auth_password"] = (
-                self.instance.auth_password if self.instance.pk else ""
-            )
-        if data.get("clear_auth_password"):
-            data["auth_password"] = ""
-        # Set it here too: construct_instance() skips a field with a default
-        # that the POST left out, which an empty password input always is.
-        self.instance.auth_password = data.get("auth_password") or ""
-        values = {
-            name: data.get(name, getattr(self.instance, name, None))
-            for name in CHECK_FIELDS
-        }
-        cleaned, errors = clean_options(
-            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
-        )
-        for name, message in errors.items():
-            self.add_error(name if name in self.fields else None, message)
-        data.update(cleaned)
+        self.clean_check_options(data)
         return data
 
 

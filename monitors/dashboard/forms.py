@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
-from ..checks.options import CHECK_FIELDS, clean_options
+from ..forms import CheckOptionsFormMixin
 from ..models import Monitor, MonitorKind, Project, Region
 from ..validators import monitor_settings_errors
 
@@ -47,7 +46,7 @@ _OPTION_DEFAULTED = (
 )
 
 
-class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
+class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
     """Add and edit a monitor: the same rules as the API serializer.
 
     A plain ModelForm so that check kinds can add their fields (kind, options)
@@ -182,26 +181,7 @@ class MonitorForm(DescribedErrorsMixin, forms.ModelForm):
             # an absent checkbox there means "unchanged", not "off".
             for name in ("follow_redirects", "verify_tls", "show_on_status_page"):
                 data[name] = getattr(self.instance, name)
-        if data.get("clear_auth_password"):
-            data["auth_password"] = ""
-        elif not data.get("auth_password") and self.instance.pk:
-            data["auth_password"] = self.instance.auth_password
-        # Set it here too: construct_instance() skips a field with a default
-        # that the POST left out, which an empty password input always is.
-        self.instance.auth_password = data.get("auth_password") or ""
-        values = {
-            name: data.get(name, getattr(self.instance, name, None))
-            for name in CHECK_FIELDS
-        }
-        cleaned, errors = clean_options(
-            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
-        )
-        for name, message in errors.items():
-            if name not in self.errors:
-                self.add_error(name if name in self.fields else None, message)
-        for name, value in cleaned.items():
-            if name not in self.errors:
-                data[name] = value
+        values = self.clean_check_options(data)
         if values["kind"] == MonitorKind.HEARTBEAT and data.get("regions"):
             # Evaluated from the database: one region is enough (as the API).
             data["regions"] = list(data["regions"].order_by("code")[:1])

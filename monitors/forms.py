@@ -1,0 +1,42 @@
+"""What the dashboard's and the admin's monitor forms share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from .checks.options import CHECK_FIELDS, clean_options
+
+
+class CheckOptionsFormMixin:
+    """The write-only password and the kind/target/option rules of the API.
+
+    For a ModelForm over Monitor with a ``clear_auth_password`` field; call
+    ``clean_check_options(data)`` from ``clean()``. Returns the values checked.
+    """
+
+    def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance  # type: ignore[attr-defined]
+        if data.get("clear_auth_password"):
+            data["auth_password"] = ""
+        elif not data.get("auth_password") and instance.pk:
+            # An empty password input means "keep", never "remove".
+            data["auth_password"] = instance.auth_password
+        # Set it here too: construct_instance() skips a field with a default
+        # that the POST left out, which an empty password input always is.
+        instance.auth_password = data.get("auth_password") or ""
+        values = {
+            name: data.get(name, getattr(instance, name, None)) for name in CHECK_FIELDS
+        }
+        cleaned, errors = clean_options(
+            values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
+        )
+        for name, message in errors.items():
+            if name not in self.errors:  # type: ignore[attr-defined]
+                target = name if name in self.fields else None  # type: ignore[attr-defined]
+                self.add_error(target, message)  # type: ignore[attr-defined]
+        for name, value in cleaned.items():
+            if name not in self.errors:  # type: ignore[attr-defined]
+                data[name] = value
+        return values
