@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .checks import tls
@@ -30,10 +31,6 @@ def project_create_default(*, user: AbstractBaseUser) -> Project:
     project = Project.objects.create(name=name[:100], owner=user)
     project.members.add(user)
     return project
-
-
-def projects_for(user: AbstractBaseUser) -> Iterable[Project]:
-    return Project.objects.filter(members=user)
 
 
 def default_project_for(user: AbstractBaseUser) -> Project:
@@ -127,13 +124,12 @@ def ticks_record(
         Tick.objects.bulk_create(ticks, ignore_conflicts=True)
         touched = [monitors[t.monitor_id] for t in ticks]
         latest = {t.monitor_id: t for t in ticks}
-        certificates_record(
-            monitors=monitors, results=results, now=now or timezone.now()
-        )
+        now = now or timezone.now()
+        certificates_record(monitors=monitors, results=results, now=now)
         _degraded_announce(
             monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
         )
-        open_ids = incidents_evaluate(monitors=touched, now=now or timezone.now())
+        open_ids = incidents_evaluate(monitors=touched, now=now)
         for monitor in touched:
             if not monitor.enabled:
                 continue
@@ -211,21 +207,30 @@ def _degraded_announce(
 ) -> None:
     """Send monitor_degraded / monitor_degraded_recovered on a region's turn.
 
-    Only monitors with a degraded threshold can turn; for those, one indexed
-    lookup of the region's previous tick.
+    Only monitors with a degraded threshold can turn. Their previous tick in
+    this region comes from one query for the whole batch (a subquery per
+    monitor on the unique (monitor, region, scheduled_at) index), not one
+    query per tick inside the batch's locked transaction.
     """
-    for tick in ticks:
+    candidates = [
+        tick
+        for tick in ticks
+        if monitors[tick.monitor_id].degraded_threshold_ms is not None
+        and tick.status != TickStatus.DOWN
+    ]
+    if not candidates:
+        return
+    previous_tick = Tick.objects.filter(
+        monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
+    ).order_by("-scheduled_at")
+    previous_status = dict(
+        Monitor.objects.filter(pk__in=[t.monitor_id for t in candidates])
+        .annotate(previous=Subquery(previous_tick.values("status")[:1]))
+        .values_list("pk", "previous")
+    )
+    for tick in candidates:
         monitor = monitors[tick.monitor_id]
-        if monitor.degraded_threshold_ms is None or tick.status == TickStatus.DOWN:
-            continue
-        previous = (
-            Tick.objects.filter(
-                monitor_id=monitor.pk, region=region, scheduled_at__lt=scheduled_at
-            )
-            .order_by("-scheduled_at")
-            .values_list("status", flat=True)
-            .first()
-        )
+        previous = previous_status.get(monitor.pk)
         if tick.status == TickStatus.DEGRADED and previous != TickStatus.DEGRADED:
             monitor_degraded.send(sender=Monitor, monitor=monitor, tick=tick)
         elif tick.status == TickStatus.UP and previous == TickStatus.DEGRADED:

@@ -295,3 +295,40 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
 
     assert not Monitor.objects.filter(pk=monitor.pk).exists()
     assert not Tick.objects.filter(monitor_id=monitor.pk).exists()
+
+
+@pytest.mark.django_db
+def test_storing_a_batch_costs_the_same_queries_for_1_or_20_slow_monitors(
+    make_monitor, regions
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    eu = regions[1]
+    slow = CheckResult(status="degraded", response_time_ms=900, status_code=200)
+
+    def queries_for(count: int) -> int:
+        monitors = [
+            make_monitor(
+                name=f"slow {count}-{i}", regions=[eu], degraded_threshold_ms=500
+            )
+            for i in range(count)
+        ]
+        base = timezone.now() - timedelta(minutes=5)
+        counts = []
+        for k in range(2):
+            at = base + timedelta(minutes=k)
+            with CaptureQueriesContext(connection) as ctx:
+                ticks_record(
+                    region=eu,
+                    scheduled_at=at,
+                    results=[
+                        TickResult(monitor_id=m.pk, checked_at=at, result=slow)
+                        for m in monitors
+                    ],
+                    now=at,
+                )
+            counts.append(len(ctx.captured_queries))
+        return counts[1]  # the second batch: already slow, nothing turns
+
+    assert queries_for(1) == queries_for(20)
