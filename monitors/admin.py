@@ -65,16 +65,6 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
     """Kind-aware validation shared with the API (monitors/checks/options.py);
     the basic-auth password is write-only."""
 
-    auth_password = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only. Leave empty to keep the current password.",
-    )
-    clear_auth_password = forms.BooleanField(
-        required=False, label="Remove the basic-auth password"
-    )
-
     class Meta:
         model = Monitor
         fields = (

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 
 from .checks.options import CHECK_FIELDS, clean_options
 
 
-class CheckOptionsFormMixin:
+class CheckOptionsFormMixin(forms.Form):
     """The write-only password and the kind/target/option rules of the API.
 
-    For a ModelForm over Monitor with a ``clear_auth_password`` field; call
-    ``clean_check_options(data)`` from ``clean()``. Returns the values checked.
+    Mix into a ModelForm over Monitor; call ``clean_check_options(data)``
+    from ``clean()``. Returns the values checked.
     """
+
+    # Write-only: never rendered back; empty on edit keeps the stored one.
+    auth_password = forms.CharField(
+        required=False,
+        strip=False,
+        label="Basic auth password",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the current password.",
+    )
+    clear_auth_password = forms.BooleanField(
+        required=False, label="Remove the basic-auth password"
+    )
 
     def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance  # type: ignore[attr-defined]

@@ -60,18 +60,6 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         help_text="Where the checks run from.",
     )
 
-    # Write-only: never rendered back; empty on edit keeps the stored one.
-    auth_password = forms.CharField(
-        required=False,
-        strip=False,
-        label="Basic auth password",
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only. Leave empty to keep the current password.",
-    )
-    clear_auth_password = forms.BooleanField(
-        required=False, label="Remove the basic-auth password"
-    )
-
     class Meta:
         model = Monitor
         fields = (
