@@ -5,7 +5,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Channel, ChannelKind, Notification, NotificationStatus
+from .models import (
+    CHANNEL_SETTINGS,
+    Channel,
+    ChannelKind,
+    Notification,
+    NotificationStatus,
+)
 from .services import channel_send_test, notification_retry
 
 
@@ -14,17 +20,7 @@ class ChannelForm(forms.ModelForm):
         model = Channel
         fields = (
             "project",
-            "name",
-            "kind",
-            "target",
-            "secret",
-            "enabled",
-            "notify_down",
-            "notify_up",
-            "notify_degraded",
-            "reminder_minutes",
-            "is_default",
-            "monitors",
+            *CHANNEL_SETTINGS,
         )
         widgets = {"secret": forms.PasswordInput(render_value=False)}
         help_texts = {

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from monitors.dashboard.forms import DescribedErrorsMixin
 from monitors.models import Monitor, Project
 
-from .models import Channel, ChannelKind
+from .models import CHANNEL_SETTINGS, Channel, ChannelKind
 from .services import channel_validate
 
 
@@ -28,19 +28,7 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = (
-            "name",
-            "kind",
-            "target",
-            "secret",
-            "enabled",
-            "notify_down",
-            "notify_up",
-            "notify_degraded",
-            "reminder_minutes",
-            "is_default",
-            "monitors",
-        )
+        fields = CHANNEL_SETTINGS
         labels = {
             "kind": "Type",
             "target": "Send to",

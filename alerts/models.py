@@ -53,6 +53,23 @@ UP_EVENTS = {Event.INCIDENT_RESOLVED}
 DEGRADED_EVENTS = {Event.MONITOR_DEGRADED, Event.MONITOR_DEGRADED_RESOLVED}
 
 
+# What a person sets on a channel: the API, the dashboard and the admin
+# forms all offer exactly these.
+CHANNEL_SETTINGS = (
+    "name",
+    "kind",
+    "target",
+    "secret",
+    "enabled",
+    "notify_down",
+    "notify_up",
+    "notify_degraded",
+    "reminder_minutes",
+    "is_default",
+    "monitors",
+)
+
+
 class Channel(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="channels"

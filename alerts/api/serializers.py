@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from monitors.models import Monitor, Project
 
-from ..models import Channel, Notification
+from ..models import CHANNEL_SETTINGS, Channel, Notification
 from ..services import channel_validate
 
 
@@ -35,17 +35,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "project",
-            "name",
-            "kind",
-            "target",
-            "secret",
-            "enabled",
-            "notify_down",
-            "notify_up",
-            "notify_degraded",
-            "reminder_minutes",
-            "is_default",
-            "monitors",
+            *CHANNEL_SETTINGS,
             "last_notified_at",
             "last_error",
             "created_at",
