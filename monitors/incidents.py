@@ -101,11 +101,14 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
         return set()
     ids = [m.pk for m in monitors]
     region_ids: dict[int, list[int]] = defaultdict(list)
+    region_codes: dict[int, str] = {}
     through = Monitor.regions.through
-    for monitor_id, region_id in through.objects.filter(
+    # The join on region is there for `active` anyway: take its code too.
+    for monitor_id, region_id, code in through.objects.filter(
         monitor_id__in=ids, region__active=True
-    ).values_list("monitor_id", "region_id"):
+    ).values_list("monitor_id", "region_id", "region__code"):
         region_ids[monitor_id].append(region_id)
+        region_codes[region_id] = code
     since = {
         m.pk: now
         - timedelta(
@@ -121,11 +124,6 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
         for i in Incident.objects.filter(monitor_id__in=ids, status=IncidentStatus.OPEN)
     }
     still_open: set[int] = set()
-    region_codes = dict(
-        Monitor.regions.rel.model.objects.filter(
-            pk__in={r for rs in region_ids.values() for r in rs}
-        ).values_list("pk", "code")
-    )
 
     for monitor in monitors:
         regions = region_ids[monitor.pk]
