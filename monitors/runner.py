@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from uptime import outbound
@@ -31,6 +32,8 @@ from .services import TickResult, ticks_record
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# How long a finished batch keeps retrying its ticks while the database is down.
+STORE_RETRY_SECONDS = 30.0
 _DONE = object()
 
 
@@ -164,8 +167,7 @@ def run_checks(
         target=loop_thread, name=f"checks-{region_code}", daemon=True
     ).start()
 
-    stored = 0
-    pending: list[TickResult] = []
+    store = _Store(region=region, scheduled_at=scheduled_at)
     finished = False
     while not finished:
         deadline = time.monotonic() + FLUSH_SECONDS
@@ -178,17 +180,97 @@ def run_checks(
             if item is _DONE:
                 finished = True
                 break
-            pending.append(item)
-        if pending:
-            try:
-                stored += len(
-                    ticks_record(
-                        region=region, scheduled_at=scheduled_at, results=pending
-                    )
-                )
-            except Exception:
-                ids = [p.monitor_id for p in pending]
-                log.exception("storing ticks failed for monitors %s", ids)
-                raise
-            pending = []
-    return stored
+            store.pending.append(item)
+        store.flush()
+    return store.drain()
+
+
+class _Store:
+    """Store a batch's results as they arrive, and never drop them.
+
+    A lost database connection keeps the results pending: they are stored
+    at the next flush, and after the last check for up to
+    ``STORE_RETRY_SECONDS``. Any other storage error is one bad result's
+    fault, not the batch's: the results are then stored one monitor at a
+    time, and the one that still fails becomes an ``internal`` DOWN tick
+    with a log line naming its monitor.
+    """
+
+    def __init__(self, *, region: Region, scheduled_at: datetime) -> None:
+        self.region = region
+        self.scheduled_at = scheduled_at
+        self.pending: list[TickResult] = []
+        self.stored = 0
+
+    def _record(self, items: Sequence[TickResult]) -> None:
+        self.stored += len(
+            ticks_record(
+                region=self.region, scheduled_at=self.scheduled_at, results=items
+            )
+        )
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        try:
+            self._record(batch)
+        except (OperationalError, InterfaceError):
+            log.warning(
+                "database unavailable storing %d ticks for region %s; will retry",
+                len(batch),
+                self.region.code,
+                exc_info=True,
+            )
+            close_old_connections()
+            self.pending = batch + self.pending
+        except Exception:
+            log.exception(
+                "storing ticks for monitors %s failed; storing one by one",
+                [item.monitor_id for item in batch],
+            )
+            for item in batch:
+                self._record_alone(item)
+
+    def _record_alone(self, item: TickResult) -> None:
+        try:
+            self._record([item])
+            return
+        except (OperationalError, InterfaceError):
+            close_old_connections()
+            self.pending.append(item)
+            return
+        except Exception:
+            log.exception("storing the tick of monitor %s failed", item.monitor_id)
+        stand_in = TickResult(
+            monitor_id=item.monitor_id,
+            checked_at=item.checked_at,
+            result=CheckResult(
+                status="down",
+                error="internal",
+                message="The check's result could not be stored.",
+            ),
+        )
+        try:
+            self._record([stand_in])
+        except Exception:
+            log.exception("monitor %s: no tick stored for this slot", item.monitor_id)
+
+    def drain(self) -> int:
+        """Retry what is still pending until stored or out of time."""
+        give_up = time.monotonic() + STORE_RETRY_SECONDS
+        pause = 0.25
+        while self.pending and time.monotonic() < give_up:
+            time.sleep(pause)
+            pause = min(pause * 2, 4.0)
+            self.flush()
+        if self.pending:
+            log.error(
+                "database unavailable for %ss: ticks of monitors %s not stored "
+                "(region %s, slot %s)",
+                STORE_RETRY_SECONDS,
+                [item.monitor_id for item in self.pending],
+                self.region.code,
+                self.scheduled_at.isoformat(),
+            )
+        return self.stored

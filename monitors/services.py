@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+from uptime import sanitize
 
 from .checks import tls
 from .checks.base import CheckResult
@@ -101,53 +103,125 @@ def ticks_record(
             .filter(pk__in=ids)
             .order_by("pk")
         }
-        ticks = []
-        for item in results:
-            if item.monitor_id not in monitors:
-                continue  # deleted while its check ran
-            res = item.result
-            ticks.append(
-                Tick(
-                    monitor_id=item.monitor_id,
-                    region=region,
-                    scheduled_at=scheduled_at,
-                    checked_at=item.checked_at,
-                    status=res.status,
-                    response_time_ms=res.response_time_ms,
-                    status_code=res.status_code,
-                    error=res.error[:32],
-                    message=res.message[:500],
-                    details=res.details or None,
-                )
-            )
-        # A redelivered task hits the unique slot and writes nothing new.
-        Tick.objects.bulk_create(ticks, ignore_conflicts=True)
-        touched = [monitors[t.monitor_id] for t in ticks]
-        latest = {t.monitor_id: t for t in ticks}
+        # A monitor deleted while its check ran has nothing to record.
+        kept = [item for item in results if item.monitor_id in monitors]
+        ticks = ticks_store(region=region, scheduled_at=scheduled_at, results=kept)
         now = now or timezone.now()
-        certificates_record(monitors=monitors, results=results, now=now)
+        certificates_record(monitors=monitors, results=kept, now=now)
         _degraded_announce(
             monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
         )
+        touched = [monitors[t.monitor_id] for t in ticks]
         open_ids = incidents_evaluate(monitors=touched, now=now)
-        for monitor in touched:
-            if not monitor.enabled:
-                continue
-            tick = latest[monitor.pk]
-            monitor.status = (
-                MonitorStatus.DOWN if monitor.pk in open_ids else MonitorStatus.UP
-            )
-            if (
-                monitor.last_checked_at is None
-                or tick.checked_at >= monitor.last_checked_at
-            ):
-                monitor.last_checked_at = tick.checked_at
-                if tick.status != TickStatus.DOWN:
-                    monitor.last_response_time_ms = tick.response_time_ms
-        Monitor.objects.bulk_update(
-            touched, ["status", "last_checked_at", "last_response_time_ms"]
-        )
+        monitors_status_update(monitors=touched, ticks=ticks, open_ids=open_ids)
     return ticks
+
+
+def _tick_from(item: TickResult, *, region: Region, scheduled_at: datetime) -> Tick:
+    """A tick row from a check result, every outside-world string cleaned.
+
+    The result's message, error and evidence carry what the target sent
+    (reason phrases, headers, bodies, DNS answers, certificate fields), so
+    they pass the one sanitiser before they can reach an INSERT.
+    """
+    res = item.result
+    details = sanitize.clean_json(res.details) if res.details else None
+    return Tick(
+        monitor_id=item.monitor_id,
+        region=region,
+        scheduled_at=scheduled_at,
+        checked_at=item.checked_at,
+        status=res.status,
+        response_time_ms=res.response_time_ms,
+        status_code=res.status_code,
+        error=sanitize.clean_text(res.error, limit=32),
+        message=sanitize.clean_text(res.message, limit=500),
+        details=details or None,
+    )
+
+
+def _tick_unstorable(tick: Tick) -> Tick:
+    """The DOWN tick that stands in for a result the database refused."""
+    return Tick(
+        monitor_id=tick.monitor_id,
+        region=tick.region,
+        scheduled_at=tick.scheduled_at,
+        checked_at=tick.checked_at,
+        status=TickStatus.DOWN,
+        error="internal",
+        message="The check's result could not be stored.",
+    )
+
+
+def ticks_store(
+    *, region: Region, scheduled_at: datetime, results: Sequence[TickResult]
+) -> list[Tick]:
+    """Insert the batch's ticks; one bad row never loses the others.
+
+    One multi-row INSERT normally. If the database refuses it for a reason
+    in the data (not a lost connection), each row is inserted in its own
+    savepoint; a row that is still refused becomes a DOWN tick with
+    ``error=internal`` and a log line naming its monitor. A redelivered task
+    hits the unique (monitor, region, scheduled_at) key and writes nothing new.
+    """
+    ticks = [
+        _tick_from(item, region=region, scheduled_at=scheduled_at) for item in results
+    ]
+    try:
+        with transaction.atomic():
+            Tick.objects.bulk_create(ticks, ignore_conflicts=True)
+        return ticks
+    except (OperationalError, InterfaceError):
+        raise  # the database is gone; the caller keeps the results and retries
+    except DatabaseError:
+        log.exception(
+            "bulk tick insert failed for region %s slot %s; storing row by row",
+            region.code,
+            scheduled_at.isoformat(),
+        )
+    stored = []
+    for tick in ticks:
+        for candidate in (tick, _tick_unstorable(tick)):
+            try:
+                with transaction.atomic():
+                    Tick.objects.bulk_create([candidate], ignore_conflicts=True)
+            except (OperationalError, InterfaceError):
+                raise
+            except DatabaseError:
+                log.exception(
+                    "tick for monitor %s (region %s, slot %s) could not be stored",
+                    tick.monitor_id,
+                    region.code,
+                    scheduled_at.isoformat(),
+                )
+                continue
+            stored.append(candidate)
+            break
+    return stored
+
+
+def monitors_status_update(
+    *, monitors: Sequence[Monitor], ticks: Sequence[Tick], open_ids: set[int]
+) -> None:
+    """Set each checked monitor's status and its last check from its ticks."""
+    latest = {t.monitor_id: t for t in ticks}
+    for monitor in monitors:
+        if not monitor.enabled:
+            continue
+        tick = latest[monitor.pk]
+        monitor.status = (
+            MonitorStatus.DOWN if monitor.pk in open_ids else MonitorStatus.UP
+        )
+        if (
+            monitor.last_checked_at is None
+            or tick.checked_at >= monitor.last_checked_at
+        ):
+            monitor.last_checked_at = tick.checked_at
+            if tick.status != TickStatus.DOWN:
+                monitor.last_response_time_ms = tick.response_time_ms
+    Monitor.objects.bulk_update(
+        monitors, ["status", "last_checked_at", "last_response_time_ms"]
+    )
 
 
 def certificates_record(
@@ -170,7 +244,7 @@ def certificates_record(
         except (TypeError, ValueError):
             continue
         monitor = monitors[item.monitor_id]
-        issuer = str(cert.get("issuer") or "")[:300]
+        issuer = sanitize.clean_text(cert.get("issuer"), limit=300)
         previous = monitor.cert_expires_at
         notified = monitor.cert_notified_days
         if previous is not None and not_after > previous:

@@ -18,7 +18,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
-from uptime import outbound
+from uptime import outbound, sanitize
 
 from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
 from .options import parse_resolver
@@ -35,7 +35,8 @@ def _record_text(rdtype: str, rdata: Any) -> str:
         exchange = rdata.exchange.to_text(omit_final_dot=True).lower()
         return f"{rdata.preference} {exchange}"
     if rdtype == "TXT":
-        return b"".join(rdata.strings).decode("utf-8", errors="replace")
+        # Shown with invalid bytes escaped (\xff), NUL as \x00.
+        return sanitize.clean_text(b"".join(rdata.strings))
     return rdata.to_text()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from uptime import outbound
+from uptime import outbound, sanitize
 
 BODY_HEAD_BYTES = outbound.BODY_HEAD_BYTES
 MAX_HEADERS = 50
@@ -35,7 +35,8 @@ def bounded_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def body_text(head: bytes) -> str:
-    return head[:BODY_HEAD_BYTES].decode("utf-8", errors="replace")
+    """The body's start as text, every byte that is not UTF-8 shown as \\xNN."""
+    return sanitize.clean_text(head[:BODY_HEAD_BYTES], limit=BODY_HEAD_BYTES)
 
 
 def http_evidence(

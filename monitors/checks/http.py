@@ -111,9 +111,12 @@ def _assert_body(options: dict[str, Any], body: bytes) -> str | None:
             return f"Invalid JSON path assertion: {exc}"
         try:
             document = json.loads(body)
+            passed, explanation = jsonpath.evaluate(assertion, document)
+        except RecursionError:
+            # A hostile document nested deeper than the parser's stack.
+            return "The JSON body is nested too deeply to evaluate the assertion."
         except ValueError:
             return "The body is not JSON, so the JSON path assertion fails."
-        passed, explanation = jsonpath.evaluate(assertion, document)
         if not passed:
             return f"JSON assertion {expression} failed: {explanation}."
     return None

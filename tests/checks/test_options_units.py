@@ -67,6 +67,6 @@ def test_evidence_is_bounded_in_size(target: Target) -> None:
     evidence = result.details
     assert len(evidence["headers"]) == MAX_HEADERS + 1  # and a "more left out" note
     assert all(len(v) <= MAX_HEADER_VALUE + 1 for v in evidence["headers"].values())
-    assert evidence["body"].startswith("\ufffd")  # undecodable bytes replaced
+    assert evidence["body"].startswith("\\xff\\xfe")  # raw bytes shown escaped
     assert len(evidence["body"]) <= 4096
     assert len(json.dumps(evidence)) < 40_000
