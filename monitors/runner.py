@@ -9,6 +9,7 @@ the other checks nor the ticks (and incidents) of the fast ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -76,14 +78,51 @@ def spec_for(monitor: Monitor) -> CheckSpec:
     )
 
 
+def target_host(spec: CheckSpec) -> str:
+    """The host a check sends traffic to, for the per-host limit.
+
+    A DNS check's traffic goes to its resolver; a heartbeat sends none.
+    """
+    if spec.kind == MonitorKind.HEARTBEAT:
+        return ""
+    if spec.kind == MonitorKind.DNS:
+        return str(spec.options.get("resolver") or "").rsplit(":", 1)[0]
+    try:
+        return (urlsplit(spec.url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class _HostLimits:
+    """At most ``per_host`` checks in flight to one host in this process.
+
+    So many monitors aimed at one host (by one tenant or by several) cannot
+    turn a batch into a load test of a third party's server.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+
+    def get(self, host: str) -> asyncio.Semaphore | None:
+        if not host:
+            return None
+        if host not in self.semaphores:
+            self.semaphores[host] = asyncio.Semaphore(self.per_host)
+        return self.semaphores[host]
+
+
 async def _run_one(
     monitor_id: int,
     spec: CheckSpec,
     ctx: CheckContext,
     sem: asyncio.Semaphore,
     out: queue.Queue,
+    host_sem: asyncio.Semaphore | None = None,
 ) -> None:
-    async with sem:
+    # The host's limit first, so checks queued for one busy host do not hold
+    # the batch-wide slots that other hosts' checks need.
+    async with host_sem or contextlib.nullcontext(), sem:
         checked_at = timezone.now()
         check = REGISTRY.get(spec.kind)
         try:
@@ -129,8 +168,12 @@ async def _run_all(
             # The loop, its executor and the session are ready before the
             # slot; only the wait is left, so checks start on the slot.
             await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
+        hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
         await asyncio.gather(
-            *(_run_one(mid, spec, ctx, sem, out) for mid, spec in specs)
+            *(
+                _run_one(mid, spec, ctx, sem, out, hosts.get(target_host(spec)))
+                for mid, spec in specs
+            )
         )
 
 
