@@ -163,6 +163,7 @@ async def _run_all(
             allow_private=allow_private,
             user_agent=settings.UPTIME_USER_AGENT,
             ssl_context=ssl_context,
+            default_resolver=settings.UPTIME_DNS_RESOLVER,
         )
         if start_at is not None:
             # The loop, its executor and the session are ready before the

@@ -172,6 +172,8 @@ UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
 # Checks in flight at once to one target host in one batch, whatever the
 # project: many monitors on one host must not become a load generator.
 UPTIME_MAX_CHECKS_PER_HOST = env_int("UPTIME_MAX_CHECKS_PER_HOST", 20, minimum=1)
+# The resolver (ip:port) for DNS monitors that name none; empty: the system's.
+UPTIME_DNS_RESOLVER = env_str("UPTIME_DNS_RESOLVER")
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options (issue 5): the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted

@@ -43,6 +43,10 @@ class CheckContext:
     user_agent: str
     # Trust store for https checks (system CAs plus UPTIME_EXTRA_CA_FILE).
     ssl_context: ssl.SSLContext | None = None
+    # The operator's resolver (``ip:port``) for DNS checks that name none;
+    # empty means the system's. Trusted like the system's, so it may be
+    # private; the answers are still held to the address rule.
+    default_resolver: str = ""
 
 
 def down(error: str, message: str, **kwargs: Any) -> CheckResult:

@@ -55,6 +55,12 @@ def _matches(rdtype: str, expected: str, records: list[str]) -> bool:
     return any(want in (r, r.split(" ", 1)[-1]) for r in records)
 
 
+def _any_blocked(rdtype: str, records: list[str]) -> bool:
+    if rdtype not in ("A", "AAAA"):
+        return False
+    return any(outbound.address_is_blocked(ipaddress.ip_address(r)) for r in records)
+
+
 async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     options = spec.options
     rdtype = options.get("record_type") or "A"
@@ -83,6 +89,12 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             resolver.nameservers = [ip]
             resolver.port = port
             details["resolver"] = f"{ip}:{port}"
+        elif ctx.default_resolver:
+            ip, port = parse_resolver(ctx.default_resolver)
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [ip]
+            resolver.port = port
+            details["resolver"] = "default"
         else:
             resolver = dns.asyncresolver.Resolver()
             details["resolver"] = "system"
@@ -113,10 +125,11 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             response_time_ms=elapsed(),
             details=details,
         )
-    except dns.resolver.NoNameservers as exc:
+    except dns.resolver.NoNameservers:
+        # dnspython's text lists the resolvers it asked: not shown.
         return down(
             "dns",
-            f"No resolver could answer: {exc}"[:500],
+            "No resolver could answer.",
             response_time_ms=elapsed(),
             details=details,
         )
@@ -130,6 +143,15 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     took = elapsed()
     # An RRset is unordered: sort, so evidence reads the same tick to tick.
     records = sorted(_record_text(rdtype, r) for r in answer)[:MAX_RECORDS]
+    if not ctx.allow_private and _any_blocked(rdtype, records):
+        # A DNS monitor must not become a way to map someone's private
+        # network: refuse, and never echo the address in the evidence.
+        return down(
+            "blocked_address",
+            f"{rdtype} {name} resolved to a non-public address.",
+            response_time_ms=took,
+            details=details,
+        )
     details["records"] = [r[:500] for r in records]
     details["ttl"] = answer.rrset.ttl if answer.rrset is not None else None
     if expected and not _matches(rdtype, expected, records):
