@@ -454,3 +454,23 @@ def test_it_lets_a_teammate_and_staff_with_the_permission_write(
 def test_it_refuses_to_write_the_state_it_keeps(owner: User, shop: Monitor) -> None:
     with pytest.raises(ValueError, match="status"):
         services.monitor_update(user=owner, monitor=shop, fields={"status": "up"})
+
+
+def test_the_admin_actions_pause_and_resume_through_the_services(
+    shop: Monitor,
+) -> None:
+    root = User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
+    client = Client()
+    client.force_login(root)
+    for action, expected in (
+        ("pause_monitors", (False, MonitorStatus.PAUSED)),
+        ("resume_monitors", (True, MonitorStatus.PENDING)),
+    ):
+        response = client.post(
+            "/admin/monitors/monitor/",
+            {"action": action, "_selected_action": [shop.pk]},
+        )
+        assert response.status_code == 302
+        shop.refresh_from_db()
+        assert (shop.enabled, shop.status) == expected
+    assert shop.next_check_at is not None
