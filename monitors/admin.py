@@ -12,9 +12,15 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from .checks.options import CHECK_FIELDS
-from .forms import CheckOptionsFormMixin
-from .models import Incident, Monitor, MonitorKind, Project, Region, Tick
-from .services import monitor_delete
+from .forms import CheckOptionsFormMixin, monitor_form_values
+from .models import Incident, Monitor, Project, Region, Tick
+from .services import (
+    monitor_create,
+    monitor_delete,
+    monitor_pause,
+    monitor_resume,
+    monitor_update,
+)
 
 
 class NoCountPaginator(Paginator):
@@ -50,7 +56,7 @@ def pause_monitors(
     modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in qs:
-        monitor.pause()
+        monitor_pause(user=request.user, monitor=monitor)
 
 
 @admin.action(description="Resume selected monitors")
@@ -58,7 +64,7 @@ def resume_monitors(
     modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in qs:
-        monitor.resume()
+        monitor_resume(user=request.user, monitor=monitor)
 
 
 class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
@@ -185,30 +191,28 @@ class MonitorAdmin(admin.ModelAdmin):
     actions = (pause_monitors, resume_monitors)
 
     def delete_model(self, request: HttpRequest, obj: Monitor) -> None:
-        monitor_delete(monitor=obj)
+        monitor_delete(user=request.user, monitor=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for monitor in queryset:
-            monitor_delete(monitor=monitor)
+            monitor_delete(user=request.user, monitor=monitor)
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool
     ) -> None:  # type: ignore[no-untyped-def]
-        from django.utils import timezone
-
-        if not change or {"url", "kind", "interval_seconds", "enabled"} & set(
-            form.changed_data
-        ):
-            obj.next_check_at = timezone.now() if obj.enabled else None
-        super().save_model(request, obj, form, change)
+        values = monitor_form_values(form)
+        if change:
+            monitor_update(user=request.user, monitor=obj, fields=values)
+        else:
+            obj.pk = monitor_create(user=request.user, fields=values).pk
+        # The admin logs and redirects with ``obj``: make it the stored row.
+        obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
-        super().save_related(request, form, formsets, change)
-        monitor = form.instance
-        if monitor.kind == MonitorKind.HEARTBEAT and monitor.regions.count() > 1:
-            # A heartbeat is evaluated from the database: one region is enough
-            # (and quorum 1 is what it means), as the API does.
-            monitor.regions.set([monitor.regions.order_by("code").first()])
+        # The services set the regions (a heartbeat keeps one); the form's
+        # save_m2m() would write the posted ones back over them.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(Tick)

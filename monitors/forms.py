@@ -8,6 +8,26 @@ from django import forms
 from django.conf import settings
 
 from .checks.options import CHECK_FIELDS, clean_options
+from .models import Monitor
+
+
+def monitor_form_values(form: forms.ModelForm) -> dict[str, Any]:
+    """The settings a valid monitor form writes, for the monitor services.
+
+    Plain fields are read from the form's instance, where validation put
+    them: a field the post left out keeps its stored (or default) value
+    there, as ModelForm.save() would keep it, while cleaned_data reports it
+    empty. Many-to-many fields (regions) come from cleaned_data.
+    """
+    values: dict[str, Any] = {}
+    for field in Monitor._meta.get_fields():
+        if field.name not in form.cleaned_data:
+            continue  # not on this form, or not a model field (a checkbox)
+        if field.many_to_many:
+            values[field.name] = form.cleaned_data[field.name]
+        elif field.concrete:
+            values[field.name] = getattr(form.instance, field.name)
+    return values
 
 
 class CheckOptionsFormMixin(forms.Form):

@@ -250,18 +250,6 @@ class Monitor(models.Model):
         slot = ((epoch - phase) // interval + 1) * interval + phase
         return datetime.fromtimestamp(slot, tz=UTC)
 
-    def pause(self) -> None:
-        self.enabled = False
-        self.status = MonitorStatus.PAUSED
-        self.next_check_at = None
-        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
-
-    def resume(self) -> None:
-        self.enabled = True
-        self.status = MonitorStatus.PENDING
-        self.next_check_at = timezone.now()
-        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
-
 
 class TickStatus(models.TextChoices):
     UP = "up"

@@ -1,14 +1,17 @@
-"""Workflows over several models: projects, regions, recording ticks."""
+"""Workflows over several models: projects, regions, the one write path for
+monitors (the API, the dashboard and the admin all call it), recording ticks."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -18,7 +21,15 @@ from uptime import sanitize
 from .checks import tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
-from .models import Monitor, MonitorStatus, Project, Region, Tick, TickStatus
+from .models import (
+    Monitor,
+    MonitorKind,
+    MonitorStatus,
+    Project,
+    Region,
+    Tick,
+    TickStatus,
+)
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -54,7 +65,207 @@ def regions_sync(*, using: str = "default") -> None:
     Region.objects.using(using).exclude(code__in=codes).update(active=False)
 
 
-def monitor_delete(*, monitor: Monitor) -> None:
+# What a check does: changing any of these on an enabled monitor checks it at
+# once, on the new settings, instead of at its next slot. The other settings
+# (name, thresholds, quorum, status page, channels) only change how results
+# are read, so an edit of them waits for the schedule.
+RECHECK_FIELDS = (
+    "kind",
+    "url",
+    "interval_seconds",
+    "timeout_seconds",
+    "regions",
+    "http_method",
+    "http_headers",
+    "http_body",
+    "auth_username",
+    "auth_password",
+    "accepted_status_codes",
+    "follow_redirects",
+    "max_redirects",
+    "verify_tls",
+    "keyword",
+    "keyword_mode",
+    "json_path",
+    "degraded_threshold_ms",
+    "dns_record_type",
+    "dns_expected",
+    "dns_resolver",
+    "heartbeat_grace_seconds",
+)
+
+# Written by the services, the checks and the pings only, never by a caller.
+_STATE_FIELDS = frozenset(
+    {
+        "status",
+        "next_check_at",
+        "last_checked_at",
+        "last_response_time_ms",
+        "heartbeat_key",
+        "last_ping_at",
+        "cert_expires_at",
+        "cert_issuer",
+        "cert_notified_days",
+    }
+)
+
+
+def _require_member(
+    *, user: AbstractBaseUser, project: Project, permission: str
+) -> None:
+    """Only the project's members write its monitors.
+
+    Admin staff are not members of every project; the admin's own model
+    permission (``monitors.<permission>_monitor``) is what lets them in.
+    """
+    if user.has_perm(f"monitors.{permission}_monitor"):  # type: ignore[attr-defined]
+        return
+    if not project.members.filter(pk=user.pk).exists():
+        raise PermissionDenied("Only members of the project can change its monitors.")
+
+
+def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(fields)
+    owned = sorted(_STATE_FIELDS & values.keys())
+    if owned:
+        raise ValueError(f"{owned} are kept by the monitor services, not written.")
+    return values
+
+
+def _apply_heartbeat_rule(monitor: Monitor, regions: list[Region]) -> list[Region]:
+    """A heartbeat reads the database, not the network: one region checks it
+    (the first by code), and one tick per slot is the whole vote, so the
+    quorum goes back to its default."""
+    if monitor.kind != MonitorKind.HEARTBEAT:
+        return regions
+    monitor.region_quorum = None
+    return sorted(regions, key=lambda r: r.code)[:1]
+
+
+def _check_values(monitor: Monitor) -> dict[str, Any]:
+    values = {name: getattr(monitor, name) for name in RECHECK_FIELDS}
+    values["regions"] = set(monitor.regions.values_list("pk", flat=True))
+    return values
+
+
+def _pause(monitor: Monitor) -> None:
+    # Open incidents stay open: pausing stops the checks and their alerts,
+    # it does not claim the target recovered.
+    monitor.enabled = False
+    monitor.status = MonitorStatus.PAUSED
+    monitor.next_check_at = None
+    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+
+def _resume(monitor: Monitor) -> None:
+    monitor.enabled = True
+    monitor.status = MonitorStatus.PENDING
+    monitor.next_check_at = timezone.now()
+    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+
+def _locked(monitor: Monitor) -> Monitor:
+    """The stored row, locked: the caller's instance may carry unsaved edits
+    (a validated ModelForm writes the posted values on it)."""
+    return (
+        Monitor.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .get(pk=monitor.pk)
+    )
+
+
+def monitor_create(
+    *,
+    user: AbstractBaseUser,
+    fields: Mapping[str, Any],
+    project: Project | None = None,
+) -> Monitor:
+    """Create a monitor from validated settings and check it at once.
+
+    ``fields`` holds model field values, plus ``regions`` (default: every
+    active region) and ``channels`` (default: the project's default
+    channels). The project is ``fields["project"]``, else ``project``, else
+    the user's default project. A monitor created disabled starts paused.
+    """
+    values = _writable(fields)
+    project = values.pop("project", None) or project or default_project_for(user)
+    _require_member(user=user, project=project, permission="add")
+    regions = values.pop("regions", None)
+    channels = values.pop("channels", None)
+    monitor = Monitor(project=project, **values)
+    if monitor.kind == MonitorKind.HEARTBEAT and "failure_threshold" not in values:
+        # One silent interval is the failure: there is nothing to retry.
+        monitor.failure_threshold = 1
+    if regions is None:
+        regions = Region.objects.filter(active=True)
+    regions = _apply_heartbeat_rule(monitor, list(regions))
+    if monitor.enabled:
+        monitor.status, monitor.next_check_at = MonitorStatus.PENDING, timezone.now()
+    else:
+        monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
+    with transaction.atomic():
+        monitor.save()  # alerts' post_save receiver links the default channels
+        monitor.regions.set(regions)
+        if channels is not None:
+            monitor.channels.set(channels)
+    return monitor
+
+
+def monitor_update(
+    *, user: AbstractBaseUser, monitor: Monitor, fields: Mapping[str, Any]
+) -> Monitor:
+    """Write validated settings; returns the saved monitor.
+
+    Only the given fields change. ``enabled`` pauses or resumes; a change of
+    any of RECHECK_FIELDS on an enabled monitor checks it at once.
+    """
+    values = _writable(fields)
+    regions = values.pop("regions", None)
+    channels = values.pop("channels", None)
+    enabled = values.pop("enabled", None)
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        moved_to = values.get("project")
+        if moved_to is not None and moved_to.pk != stored.project_id:
+            _require_member(user=user, project=moved_to, permission="change")
+        before = _check_values(stored)
+        for name, value in values.items():
+            setattr(stored, name, value)
+        if regions is None:
+            regions = stored.regions.all()
+        regions = _apply_heartbeat_rule(stored, list(regions))
+        stored.save(update_fields=[*values, "region_quorum", "updated_at"])
+        if {r.pk for r in regions} != before["regions"]:
+            stored.regions.set(regions)
+        if channels is not None:
+            stored.channels.set(channels)
+        if enabled is not None and enabled != stored.enabled:
+            (_resume if enabled else _pause)(stored)
+        elif _check_values(stored) != before:
+            monitor_schedule_now(monitor=stored)
+    return stored
+
+
+def monitor_pause(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+    """Stop checking (and so alerting): enabled off, status ``paused``."""
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        _pause(stored)
+    return stored
+
+
+def monitor_resume(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+    """Check again from now: enabled on, status ``pending`` until a result."""
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        _resume(stored)
+    return stored
+
+
+def monitor_delete(*, user: AbstractBaseUser, monitor: Monitor) -> None:
     """Delete a monitor and its history, safely while its checks are running.
 
     Django deletes the ticks first, then the monitor; a batch storing a tick
@@ -63,8 +274,16 @@ def monitor_delete(*, monitor: Monitor) -> None:
     locks its monitors before inserting) wait, then skip the deleted monitor.
     """
     with transaction.atomic():
-        if Monitor.objects.select_for_update().filter(pk=monitor.pk).exists():
-            monitor.delete()
+        stored = (
+            Monitor.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(pk=monitor.pk)
+            .first()
+        )
+        if stored is None:
+            return
+        _require_member(user=user, project=stored.project, permission="delete")
+        stored.delete()
 
 
 def monitor_schedule_now(*, monitor: Monitor) -> None:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from ..checks.options import CHECK_FIELDS, clean_options
-from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
+from ..models import Incident, Monitor, Project, Region, Tick
 from ..validators import monitor_settings_errors
 
 
@@ -145,7 +145,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         # What the URL must be depends on the kind: see _validate_check().
         return value.strip()
 
-    def _validate_check(self, attrs: dict[str, Any], regions: list[Region]) -> None:
+    def _validate_check(self, attrs: dict[str, Any]) -> None:
         """Kind, target and options together; errors name their field."""
         instance: Monitor | None = self.instance
         values = {
@@ -164,13 +164,6 @@ class MonitorSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         attrs.update(cleaned)
-        if values["kind"] == MonitorKind.HEARTBEAT:
-            # Evaluated from the database, not the network: one region is
-            # enough, and one tick per slot (quorum 1) is what it means.
-            attrs["regions"] = sorted(regions, key=lambda r: r.code)[:1]
-            attrs["region_quorum"] = None
-            if instance is None and "failure_threshold" not in attrs:
-                attrs["failure_threshold"] = 1
 
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
@@ -233,7 +226,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         )
         if errors:
             raise serializers.ValidationError(errors)
-        self._validate_check(attrs, regions)
+        self._validate_check(attrs)
         return attrs
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -14,8 +13,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import Incident, Monitor, MonitorStatus, Region, Tick
-from ..services import default_project_for, monitor_delete
+from ..models import Incident, Monitor, Region, Tick
+from ..services import monitor_create, monitor_delete, monitor_update
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -58,46 +57,20 @@ class MonitorViewSet(viewsets.ModelViewSet):
             .order_by("id")
         )
 
-    @transaction.atomic
     def perform_create(self, serializer: MonitorSerializer) -> None:
-        project = serializer.validated_data.get("project") or default_project_for(
-            self.request.user
+        serializer.instance = monitor_create(
+            user=self.request.user, fields=serializer.validated_data
         )
-        regions = serializer.validated_data.pop("regions", None)
-        if regions is None:
-            regions = list(Region.objects.filter(active=True))
-        enabled = serializer.validated_data.get("enabled", True)
-        monitor = serializer.save(
-            project=project,
-            next_check_at=timezone.now() if enabled else None,
-            status=MonitorStatus.PENDING if enabled else MonitorStatus.PAUSED,
-        )
-        monitor.regions.set(regions)
 
-    @transaction.atomic
     def perform_update(self, serializer: MonitorSerializer) -> None:
-        before: Monitor = serializer.instance
-        was_enabled = before.enabled
-        old = (before.url, before.interval_seconds, before.kind)
-        monitor = serializer.save()
-        if was_enabled and not monitor.enabled:
-            monitor.pause()
-        elif not was_enabled and monitor.enabled:
-            monitor.resume()
-        elif (
-            monitor.enabled
-            and (
-                monitor.url,
-                monitor.interval_seconds,
-                monitor.kind,
-            )
-            != old
-        ):
-            # What is checked changed: check at once, then on the new grid.
-            Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+        serializer.instance = monitor_update(
+            user=self.request.user,
+            monitor=serializer.instance,
+            fields=serializer.validated_data,
+        )
 
     def perform_destroy(self, instance: Monitor) -> None:
-        monitor_delete(monitor=instance)
+        monitor_delete(user=self.request.user, monitor=instance)
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:

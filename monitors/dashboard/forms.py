@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from ..forms import CheckOptionsFormMixin
-from ..models import Monitor, MonitorKind, Project, Region
+from ..models import Monitor, Project, Region
 from ..validators import monitor_settings_errors
 
 
@@ -169,11 +169,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             # an absent checkbox there means "unchanged", not "off".
             for name in ("follow_redirects", "verify_tls", "show_on_status_page"):
                 data[name] = getattr(self.instance, name)
-        values = self.clean_check_options(data)
-        if values["kind"] == MonitorKind.HEARTBEAT and data.get("regions"):
-            # Evaluated from the database: one region is enough (as the API).
-            data["regions"] = list(data["regions"].order_by("code")[:1])
-            data["region_quorum"] = None
+        self.clean_check_options(data)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

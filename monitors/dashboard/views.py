@@ -21,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from .. import services
+from ..forms import monitor_form_values
 from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
 from ..services import default_project_for, monitor_schedule_now
 from . import rows, selectors, svg
@@ -231,16 +232,11 @@ def _sla_rows(
 @login_required
 def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
-    project = projects[1]
     form = MonitorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            monitor = form.save(commit=False)
-            monitor.project = project
-            monitor.status = MonitorStatus.PENDING
-            monitor.next_check_at = timezone.now()
-            monitor.save()
-            form.save_m2m()
+        monitor = services.monitor_create(
+            user=request.user, project=projects[1], fields=monitor_form_values(form)
+        )
         messages.success(request, f"Monitor “{monitor.name}” added; first check now.")
         return redirect(monitor)
     return render_page(
@@ -252,48 +248,14 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Edits that change neither what is checked nor how: no immediate re-check.
-_NO_RECHECK_FIELDS = frozenset(
-    {
-        "name",
-        "failure_threshold",
-        "recovery_threshold",
-        "region_quorum",
-        "show_on_status_page",
-        "clear_auth_password",
-    }
-)
-
-
-def _check_settings(monitor: Monitor) -> dict[str, Any]:
-    """The stored values an edit compares to decide on a re-check.
-
-    Compared on the model, not with ``form.changed_data``: write-only and
-    defaulted inputs (password, options a post leaves out) always look changed
-    there although the stored value stays.
-    """
-    values: dict[str, Any] = {
-        name: getattr(monitor, name)
-        for name in MonitorForm.Meta.fields
-        if name not in _NO_RECHECK_FIELDS and name != "regions"
-    }
-    values["regions"] = set(monitor.regions.values_list("pk", flat=True))
-    return values
-
-
 @login_required
 def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
     form = MonitorForm(request.POST or None, instance=monitor)
-    # Taken before is_valid(): validation writes the posted values on it.
-    before = _check_settings(monitor) if request.method == "POST" else {}
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            monitor = form.save()
-            if _check_settings(monitor) != before:
-                # What is checked changed (target, kind, interval, an option,
-                # regions): check at once, then on the new grid.
-                monitor_schedule_now(monitor=monitor)
+        monitor = services.monitor_update(
+            user=request.user, monitor=monitor, fields=monitor_form_values(form)
+        )
         messages.success(request, "Monitor saved.")
         return redirect(monitor)
     return render_page(
@@ -309,7 +271,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
     if request.method == "POST":
         name = monitor.name
-        services.monitor_delete(monitor=monitor)
+        services.monitor_delete(user=request.user, monitor=monitor)
         messages.success(request, f"Monitor “{name}” deleted.")
         return redirect("dashboard:overview")
     return render_page(request, "dashboard/monitor_delete.html", {"monitor": monitor})
@@ -318,8 +280,9 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk)
-    monitor.pause()
+    monitor = services.monitor_pause(
+        user=request.user, monitor=_own_monitor(request, pk)
+    )
     messages.success(request, "Monitor paused: no checks and no alerts until resumed.")
     return redirect(monitor)
 
@@ -327,8 +290,9 @@ def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk)
-    monitor.resume()
+    monitor = services.monitor_resume(
+        user=request.user, monitor=_own_monitor(request, pk)
+    )
     messages.success(request, "Monitor resumed; checking now.")
     return redirect(monitor)
 

@@ -277,7 +277,7 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
     def delete() -> None:
         try:
             stored.wait(5)
-            monitor_delete(monitor=monitor)
+            monitor_delete(user=monitor.project.owner, monitor=monitor)
         except BaseException as exc:
             errors.append(exc)
         finally:
