@@ -3,6 +3,7 @@ monitors (the API, the dashboard and the admin all call it), recording ticks."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .models import (
     Tick,
     TickStatus,
 )
+from .quotas import monitor_quota_check
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -110,6 +112,29 @@ _STATE_FIELDS = frozenset(
 )
 
 
+def _is_operator(user: AbstractBaseUser, permission: str) -> bool:
+    return bool(user.has_perm(f"monitors.{permission}_monitor"))  # type: ignore[attr-defined]
+
+
+def _quota_check(
+    *, user: AbstractBaseUser, monitor: Monitor, stored: Monitor | None, regions: int
+) -> None:
+    """Hold a tenant's save to the quotas; the project row is locked first,
+    so two saves at once cannot both pass a limit one of them reaches."""
+    if _is_operator(user, "change" if stored else "add"):
+        return
+    Project.objects.select_for_update().filter(pk=monitor.project_id).exists()
+    monitor_quota_check(
+        project=monitor.project,
+        monitor=stored,
+        kind=monitor.kind,
+        url=monitor.url,
+        interval_seconds=monitor.interval_seconds,
+        regions=regions,
+        enabled=monitor.enabled,
+    )
+
+
 def _require_member(
     *, user: AbstractBaseUser, project: Project, permission: str
 ) -> None:
@@ -118,7 +143,7 @@ def _require_member(
     Admin staff are not members of every project; the admin's own model
     permission (``monitors.<permission>_monitor``) is what lets them in.
     """
-    if user.has_perm(f"monitors.{permission}_monitor"):  # type: ignore[attr-defined]
+    if _is_operator(user, permission):
         return
     if not project.members.filter(pk=user.pk).exists():
         raise PermissionDenied("Only members of the project can change its monitors.")
@@ -204,6 +229,7 @@ def monitor_create(
     else:
         monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
     with transaction.atomic():
+        _quota_check(user=user, monitor=monitor, stored=None, regions=len(regions))
         monitor.save()  # alerts' post_save receiver links the default channels
         monitor.regions.set(regions)
         if channels is not None:
@@ -230,16 +256,25 @@ def monitor_update(
         if moved_to is not None and moved_to.pk != stored.project_id:
             _require_member(user=user, project=moved_to, permission="change")
         before = _check_values(stored)
+        old_project_id = stored.project_id
         for name, value in values.items():
             setattr(stored, name, value)
         if regions is None:
             regions = stored.regions.all()
         regions = _apply_heartbeat_rule(stored, list(regions))
+        candidate = copy.copy(stored)
+        if enabled is not None:
+            candidate.enabled = enabled
+        _quota_check(user=user, monitor=candidate, stored=stored, regions=len(regions))
         stored.save(update_fields=[*values, "region_quorum", "updated_at"])
         if {r.pk for r in regions} != before["regions"]:
             stored.regions.set(regions)
         if channels is not None:
             stored.channels.set(channels)
+        elif moved_to is not None and moved_to.pk != old_project_id:
+            # Another project's channels would alert people who no longer
+            # see this monitor: only the new project's channels stay.
+            stored.channels.set(stored.channels.filter(project=moved_to))
         if enabled is not None and enabled != stored.enabled:
             (_resume if enabled else _pause)(stored)
         elif _check_values(stored) != before:

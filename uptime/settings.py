@@ -174,6 +174,15 @@ UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
 UPTIME_MAX_CHECKS_PER_HOST = env_int("UPTIME_MAX_CHECKS_PER_HOST", 20, minimum=1)
 # The resolver (ip:port) for DNS monitors that name none; empty: the system's.
 UPTIME_DNS_RESOLVER = env_str("UPTIME_DNS_RESOLVER")
+# Quotas per project (checked when a monitor is saved; the admin is exempt)
+# and the request rate one target host may get from all projects together.
+UPTIME_QUOTA_MONITORS = env_int("UPTIME_QUOTA_MONITORS", 1000, minimum=1)
+UPTIME_QUOTA_CHECKS_PER_MINUTE = env_int(
+    "UPTIME_QUOTA_CHECKS_PER_MINUTE", 20_000, minimum=1
+)
+UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
+    "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 600, minimum=1
+)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options (issue 5): the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ..models import Incident, Monitor, Region, Tick
+from ..quotas import QuotaExceeded
 from ..services import monitor_create, monitor_delete, monitor_update
 from .serializers import (
     IncidentSerializer,
@@ -47,6 +48,16 @@ def _parse_time(request: Request, name: str) -> Any:
     return value
 
 
+def _quota_error(exc: QuotaExceeded) -> serializers.ValidationError:
+    """A quota refusal as a 400 that names the field (or the whole monitor)."""
+    return serializers.ValidationError(
+        {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    )
+
+
 class MonitorViewSet(viewsets.ModelViewSet):
     serializer_class = MonitorSerializer
 
@@ -58,16 +69,22 @@ class MonitorViewSet(viewsets.ModelViewSet):
         )
 
     def perform_create(self, serializer: MonitorSerializer) -> None:
-        serializer.instance = monitor_create(
-            user=self.request.user, fields=serializer.validated_data
-        )
+        try:
+            serializer.instance = monitor_create(
+                user=self.request.user, fields=serializer.validated_data
+            )
+        except QuotaExceeded as exc:
+            raise _quota_error(exc) from None
 
     def perform_update(self, serializer: MonitorSerializer) -> None:
-        serializer.instance = monitor_update(
-            user=self.request.user,
-            monitor=serializer.instance,
-            fields=serializer.validated_data,
-        )
+        try:
+            serializer.instance = monitor_update(
+                user=self.request.user,
+                monitor=serializer.instance,
+                fields=serializer.validated_data,
+            )
+        except QuotaExceeded as exc:
+            raise _quota_error(exc) from None
 
     def perform_destroy(self, instance: Monitor) -> None:
         monitor_delete(user=self.request.user, monitor=instance)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..forms import monitor_form_values
 from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
+from ..quotas import QuotaExceeded
 from ..services import default_project_for, monitor_schedule_now
 from . import rows, selectors, svg
 from .evidence import evidence_summary
@@ -234,11 +235,17 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     form = MonitorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        monitor = services.monitor_create(
-            user=request.user, project=projects[1], fields=monitor_form_values(form)
-        )
-        messages.success(request, f"Monitor “{monitor.name}” added; first check now.")
-        return redirect(monitor)
+        try:
+            monitor = services.monitor_create(
+                user=request.user, project=projects[1], fields=monitor_form_values(form)
+            )
+        except QuotaExceeded as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Monitor “{monitor.name}” added; first check now."
+            )
+            return redirect(monitor)
     return render_page(
         request,
         "dashboard/monitor_form.html",
@@ -253,11 +260,15 @@ def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
     form = MonitorForm(request.POST or None, instance=monitor)
     if request.method == "POST" and form.is_valid():
-        monitor = services.monitor_update(
-            user=request.user, monitor=monitor, fields=monitor_form_values(form)
-        )
-        messages.success(request, "Monitor saved.")
-        return redirect(monitor)
+        try:
+            monitor = services.monitor_update(
+                user=request.user, monitor=monitor, fields=monitor_form_values(form)
+            )
+        except QuotaExceeded as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Monitor saved.")
+            return redirect(monitor)
     return render_page(
         request,
         "dashboard/monitor_form.html",
