@@ -181,7 +181,7 @@ UPTIME_QUOTA_CHECKS_PER_MINUTE = env_int(
     "UPTIME_QUOTA_CHECKS_PER_MINUTE", 20_000, minimum=1
 )
 UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
-    "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 600, minimum=1
+    "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 3000, minimum=1
 )
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options (issue 5): the largest body a check reads (after
