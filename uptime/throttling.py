@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -32,6 +34,7 @@ from rest_framework.throttling import BaseThrottle
 from .env import parse_rate
 
 View = Callable[..., HttpResponse]
+log = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -71,23 +74,36 @@ class Limit:
 
     def exceeded(self, ident: str) -> bool:
         count, _seconds, window = self._window()
-        return (cache.get(self._key(ident, window)) or 0) >= count
+        try:
+            return (cache.get(self._key(ident, window)) or 0) >= count
+        except redis.RedisError as exc:
+            return _unavailable(exc)
 
     def hit(self, ident: str) -> bool:
         """Count one request; False when it is over the limit."""
         count, seconds, window = self._window()
         key = self._key(ident, window)
-        cache.add(key, 0, timeout=seconds + 1)
         try:
-            used = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=seconds + 1)
-            used = 1
+            cache.add(key, 0, timeout=seconds + 1)
+            try:
+                used = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=seconds + 1)
+                used = 1
+        except redis.RedisError as exc:
+            return not _unavailable(exc)
         return used <= count
 
     def retry_after(self) -> int:
         _count, seconds, window = self._window()
         return max(1, (window + 1) * seconds - int(time.time()))
+
+
+def _unavailable(exc: Exception) -> bool:
+    # Without Redis the limits are skipped, not every login turned into an
+    # error: the dashboard keeps working while the broker is being fixed.
+    log.warning("rate limits skipped, the cache is unavailable: %s", exc)
+    return False
 
 
 LOGIN = Limit("login", "UPTIME_THROTTLE_LOGIN")

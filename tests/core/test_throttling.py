@@ -225,3 +225,21 @@ def test_a_bad_limit_setting_stops_the_start_naming_it(name: str, value: str) ->
     result = start_with(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_without_redis_the_limits_are_skipped_not_the_logins(
+    owner: User, settings
+) -> None:
+    from tests.targets import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "KEY_PREFIX": "uptime-test",
+        }
+    }
+    settings.UPTIME_THROTTLE_LOGIN = "1/min"
+    client = Client()
+    assert login(client, "alice", "wrong").status_code == 200
+    assert login(client, "alice", "pw-alice-123!").status_code == 302
