@@ -60,18 +60,15 @@ class TickPagination(CursorPagination):
         # one that is no date-time would reach the query. A bad one is a 400.
         try:
             cursor = super().decode_cursor(request)
+            if cursor is None or cursor.position is None:
+                return cursor
+            if _as_utc(cursor.position) is not None:
+                return cursor
         except NotFound:
-            cursor = None
-            bad = True
-        else:
-            bad = cursor is not None and (
-                cursor.position is not None and _as_utc(cursor.position) is None
-            )
-        if bad:
-            raise serializers.ValidationError(
-                {self.cursor_query_param: "Not a cursor from a previous page."}
-            )
-        return cursor
+            pass
+        raise serializers.ValidationError(
+            {self.cursor_query_param: "Not a cursor from a previous page."}
+        )
 
 
 def _parse_time(request: Request, name: str) -> datetime | None:
