@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import ConfigError, env_bool, env_int, env_list, env_str
+from .env import ConfigError, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "uptime.middleware.ContentSecurityPolicyMiddleware",
+    "uptime.middleware.RequestLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "uptime.urls"
@@ -60,6 +61,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "uptime.context_processors.site",
             ],
         },
     },
@@ -162,6 +164,9 @@ if not _REGION_CODE.match(UPTIME_REGION):
     raise ConfigError(f"UPTIME_REGION={UPTIME_REGION!r} is not a valid region code")
 UPTIME_MIN_INTERVAL_SECONDS = env_int("UPTIME_MIN_INTERVAL_SECONDS", 10, minimum=1)
 UPTIME_ALLOW_PRIVATE_TARGETS = env_bool("UPTIME_ALLOW_PRIVATE_TARGETS", False)
+# A monitor's own Host header would let it ask a shared address (a CDN, a
+# load balancer) for any site behind it; off unless the operator allows it.
+UPTIME_ALLOW_HOST_HEADER = env_bool("UPTIME_ALLOW_HOST_HEADER", False)
 # Ticks older than this are deleted hourly (the dashboard shows up to 90 days).
 UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=91)
 # How far ahead of its slot a batch is dispatched; the worker waits for the
@@ -184,7 +189,7 @@ UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
     "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 3000, minimum=1
 )
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
-# Check options (issue 5): the largest body a check reads (after
+# Check options: the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted
 # in addition to the system store (private CAs, tests), and the days before
 # a certificate's expiry at which certificate.expiring is announced.
@@ -266,12 +271,48 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- limits against abuse ---------------------------------------------------------
+# Counters live in the cache below (Redis), shared by every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "uptime",
+    }
+}
+# Off: the sign-up page answers 403 and the login page has no sign-up link.
+REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", True)
+# Failed logins per client address and, separately, per user name.
+UPTIME_THROTTLE_LOGIN = env_rate("UPTIME_THROTTLE_LOGIN", "10/min")
+UPTIME_THROTTLE_SIGNUP = env_rate("UPTIME_THROTTLE_SIGNUP", "10/hour")
+# Reset emails asked for, per client address and per email address.
+UPTIME_THROTTLE_PASSWORD_RESET = env_rate("UPTIME_THROTTLE_PASSWORD_RESET", "5/hour")
+# Wrong API tokens per client address; past it every token from there waits.
+UPTIME_THROTTLE_API_AUTH = env_rate("UPTIME_THROTTLE_API_AUTH", "20/min")
+UPTIME_THROTTLE_API_USER = env_rate("UPTIME_THROTTLE_API_USER", "600/min")
+# Reverse proxies in front of the web process that append X-Forwarded-For.
+# 0 trusts only the socket's address: a client-written X-Forwarded-For would
+# otherwise give every request a fresh identity and no limit would hold.
+UPTIME_NUM_PROXIES = env_int("UPTIME_NUM_PROXIES", 0, minimum=0)
+# Largest request body (bytes): forms and JSON alike, refused with 413 above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int(
+    "DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000, minimum=100
+)
+# Messages stay on the server: a cookie would carry their text (a webhook's
+# signing secret, a channel name) to the browser, signed but readable.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "uptime.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["uptime.throttling.ApiUserThrottle"],
+    "NUM_PROXIES": UPTIME_NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "uptime.pagination.Pagination",
     "PAGE_SIZE": 50,

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -9,13 +8,20 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from uptime.pagination import whole_number
+
 from ..models import Incident, Monitor, Region, Tick
 from ..quotas import QuotaExceeded
-from ..services import monitor_create, monitor_delete, monitor_update
+from ..services import (
+    monitor_create,
+    monitor_delete,
+    monitor_update,
+)
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -23,6 +29,20 @@ from .serializers import (
     TickDetailSerializer,
     TickSerializer,
 )
+
+
+def _as_utc(raw: str) -> datetime | None:
+    """An ISO 8601 date-time in UTC, or None for anything that is not one
+    (including well-formed nonsense such as month 13 or a +99:00 offset)."""
+    try:
+        value = parse_datetime(raw)
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 class TickPagination(CursorPagination):
@@ -33,18 +53,37 @@ class TickPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        size = whole_number(
+            request, self.page_size_query_param, maximum=self.max_page_size
+        )
+        return size or self.page_size
 
-def _parse_time(request: Request, name: str) -> Any:
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        # The cursor is unsigned base64: a client can write any position, and
+        # one that is no date-time would reach the query. A bad one is a 400.
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is None or cursor.position is None:
+                return cursor
+            if _as_utc(cursor.position) is not None:
+                return cursor
+        except NotFound:
+            pass
+        raise serializers.ValidationError(
+            {self.cursor_query_param: "Not a cursor from a previous page."}
+        )
+
+
+def _parse_time(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    value = parse_datetime(raw)
+    value = _as_utc(raw)
     if value is None:
         raise serializers.ValidationError(
-            {name: f"Not an ISO 8601 date-time: {raw!r}."}
+            {name: f"Not an ISO 8601 date-time: {raw[:100]!r}."}
         )
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
     return value
 
 

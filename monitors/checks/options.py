@@ -20,8 +20,18 @@ DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS")
 MAX_REQUEST_HEADERS = 30
 MAX_REQUEST_BODY = 64 * 1024
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-# Framing headers are aiohttp's to set; a user value would corrupt the request.
-_RESERVED_HEADERS = {"content-length", "transfer-encoding", "connection", "upgrade"}
+# Framing and hop-by-hop headers are aiohttp's to set; a user value would
+# corrupt the request or smuggle a second one behind it.
+_RESERVED_HEADERS = {
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+}
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 StatusRanges = list[tuple[int, int]]
@@ -146,6 +156,12 @@ def parse_resolver(text: str) -> tuple[str, int]:
     return str(ip), port
 
 
+def _host_header_allowed() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "UPTIME_ALLOW_HOST_HEADER", False))
+
+
 def validate_headers(headers: Any) -> dict[str, str]:
     if headers in (None, ""):
         return {}
@@ -159,6 +175,13 @@ def validate_headers(headers: Any) -> dict[str, str]:
             raise ValueError(f"{str(name)[:100]!r} is not a valid header name.")
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"{name} is set by the checker and cannot be overridden.")
+        if name.lower() == "host" and not _host_header_allowed():
+            # A Host of one's choosing asks a shared address (CDN, load
+            # balancer) for any site behind it, not the one in the URL.
+            raise ValueError(
+                f"{name} comes from the URL; this server does not allow setting "
+                "it (UPTIME_ALLOW_HOST_HEADER)."
+            )
         if not isinstance(value, str):
             raise ValueError(f"The value of {name} must be a string.")
         if len(value) > 1000 or any(c in value for c in "\r\n\0"):

@@ -20,6 +20,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from uptime.throttling import limit_signups
+
 from .. import services
 from ..forms import monitor_form_values
 from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
@@ -456,7 +458,10 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@limit_signups
 def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.REGISTRATION_OPEN:
+        return render(request, "registration/signup_closed.html", status=403)
     if request.user.is_authenticated:
         return redirect("dashboard:overview")
     nxt = request.POST.get("next") or request.GET.get("next") or ""
