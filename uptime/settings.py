@@ -170,7 +170,7 @@ UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 # Checks in flight at once in one batch (one worker thread).
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
-# Check options (issue 5): the largest body a check reads (after
+# Check options: the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted
 # in addition to the system store (private CAs, tests), and the days before
 # a certificate's expiry at which certificate.expiring is announced.
