@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast venv venv-dev services browser lint bench bench-dashboard clean
+.PHONY: run test test-fast venv venv-dev requirements services browser lint bench bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,18 @@ venv: $(BIN)/python
 
 venv-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+# Every package pinned, pip and setuptools included (pip-tools needs them);
+# extras stripped so requirements.txt also works as a constraints file.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(BIN)/pip-compile \
+	--quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(UPGRADE)
+
+## Re-pin requirements.txt and requirements-dev.txt after editing the .in files
+## (existing pins are kept; UPGRADE="--upgrade-package NAME" moves one)
+requirements: venv-dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 services:
 	@bash scripts/ensure-services.sh
