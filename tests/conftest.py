@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from monitors.models import Monitor, Project, Region
 from monitors.services import regions_sync
+from tests import e2e_support
 from tests.targets import Target
 
 
@@ -66,6 +67,15 @@ def fresh_rate_limits() -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Worker and beat processes start only in tests marked e2e, which the
+    inner loop (`make test-fast`) leaves out."""
+    e2e_support.running_e2e_test = request.node.get_closest_marker("e2e") is not None
+    yield
+    e2e_support.running_e2e_test = False
 
 
 @pytest.fixture

@@ -69,27 +69,23 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "uptime.wsgi.application"
 
-# PostgreSQL in every real deployment; a SQLite file for the zero-config start.
-_database_url = env_str("DATABASE_URL")
-if _database_url:
-    try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
-    except Exception as exc:  # dj-database-url raises several types
-        raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from None
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # Several processes share the file in the quick start: WAL and
-                # immediate transactions avoid "database is locked" errors.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+# PostgreSQL is the one database: the dispatcher claims due monitors with
+# SKIP LOCKED and the dashboard's aggregates are PostgreSQL SQL. Unset means
+# the local development database, which `make run` creates when missing.
+DEV_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/uptime_dev"
+_database_url = env_str("DATABASE_URL") or DEV_DATABASE_URL
+try:
+    _database = dj_database_url.parse(_database_url, conn_max_age=60)
+except Exception as exc:  # dj-database-url raises several types
+    raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    # Name only the scheme: the rest of the URL may hold a password.
+    raise ConfigError(
+        f"DATABASE_URL must be a PostgreSQL URL "
+        f"(postgres://user:password@host:5432/name), not "
+        f"{_database_url.split(':', 1)[0]}://..."
+    )
+DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
