@@ -394,29 +394,44 @@ def notifications_remind(*, now: datetime | None = None) -> int:
         .distinct()
     )
     for incident in incidents:
-        opened_at = _opened_at(incident)
-        for channel in channels.filter(monitors=incident.monitor_id):
-            period = timedelta(minutes=channel.reminder_minutes or 0)
-            if not period:
-                continue
-            k = int((now - opened_at) / period)
-            if k < 1:
-                continue
-            ids = _write(
-                channels=[channel],
-                event=Event.INCIDENT_REMINDER,
-                dedupe_key=f"incident:{incident.pk}:reminder:{k}",
-                payload=incident_payload(
-                    incident=incident, event=Event.INCIDENT_REMINDER, now=now
-                ),
-                incident=incident,
-                monitor=incident.monitor,
-                now=now,
-            )
-            written += len(ids)
-        if written:
+        ids = _remind_incident(
+            incident=incident,
+            channels=channels.filter(monitors=incident.monitor_id),
+            now=now,
+        )
+        # Per incident, not the run's total: an incident that got nothing
+        # this run keeps its own last reminder time.
+        if ids:
             Incident.objects.filter(pk=incident.pk).update(last_reminded_at=now)
+        written += len(ids)
     return written
+
+
+def _remind_incident(
+    *, incident: Incident, channels: Iterable[Channel], now: datetime
+) -> list[int]:
+    """Write the reminders now due for one incident; return the new rows' ids."""
+    opened_at = _opened_at(incident)
+    ids: list[int] = []
+    for channel in channels:
+        period = timedelta(minutes=channel.reminder_minutes or 0)
+        if not period:
+            continue
+        k = int((now - opened_at) / period)
+        if k < 1:
+            continue
+        ids += _write(
+            channels=[channel],
+            event=Event.INCIDENT_REMINDER,
+            dedupe_key=f"incident:{incident.pk}:reminder:{k}",
+            payload=incident_payload(
+                incident=incident, event=Event.INCIDENT_REMINDER, now=now
+            ),
+            incident=incident,
+            monitor=incident.monitor,
+            now=now,
+        )
+    return ids
 
 
 # --- delivering -------------------------------------------------------------------
