@@ -1,4 +1,4 @@
-"""The incident state machine (DESIGN.md step 4).
+"""The incident state machine.
 
 Called inside the transaction that stores ticks, with the monitors locked.
 
