@@ -1,4 +1,4 @@
-"""Alert channels and the notification outbox (DESIGN.md step 5)."""
+"""Alert channels and the notification outbox."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ DEGRADED_EVENTS = {Event.MONITOR_DEGRADED, Event.MONITOR_DEGRADED_RESOLVED}
 
 
 # What a person sets on a channel: the API, the dashboard and the admin
-# forms all offer exactly these.
+# forms all offer exactly these, and alerts.services.channels checks them.
 CHANNEL_SETTINGS = (
     "name",
     "kind",
@@ -112,11 +112,6 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
-
-    def clean(self) -> None:
-        from .services import channel_validate
-
-        channel_validate(kind=self.kind, target=self.target, secret=self.secret or None)
 
     def wants(self, event: str) -> bool:
         if event == Event.TEST:
@@ -193,7 +188,7 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["channel", "dedupe_key"], name="notification_dedupe"
             ),
-            # The issue's rule: one row per (incident, channel, event);
+            # One row per (incident, channel, event);
             # reminders repeat by design and are deduplicated by key.
             models.UniqueConstraint(
                 fields=["incident", "channel", "event"],

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from . import queues
 from .env import ConfigError, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -232,10 +233,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
 CELERY_TASK_ROUTES = {
-    "monitors.dispatch_due": {"queue": "default"},
-    "alerts.*": {"queue": "alerts"},
+    "monitors.dispatch_due": {"queue": queues.DEFAULT},
+    "alerts.*": {"queue": queues.ALERTS},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -248,22 +249,22 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-monitors": {
         "task": "monitors.dispatch_due",
         "schedule": 1.0,
-        "options": {"expires": 5, "queue": "default"},
+        "options": {"expires": 5, "queue": queues.DEFAULT},
     },
     "prune-old-ticks": {
         "task": "monitors.prune_ticks",
         "schedule": 3600.0,
-        "options": {"expires": 3600, "queue": "default"},
+        "options": {"expires": 3600, "queue": queues.DEFAULT},
     },
     "sweep-alert-outbox": {
         "task": "alerts.sweep",
         "schedule": 30.0,
-        "options": {"expires": 60, "queue": "alerts"},
+        "options": {"expires": 60, "queue": queues.ALERTS},
     },
     "send-incident-reminders": {
         "task": "alerts.remind",
         "schedule": 60.0,
-        "options": {"expires": 60, "queue": "alerts"},
+        "options": {"expires": 60, "queue": queues.ALERTS},
     },
 }
 
@@ -310,8 +311,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["uptime.throttling.ApiUserThrottle"],
     "NUM_PROXIES": UPTIME_NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Its page size (50, up to 500 with ?page_size=) is set on the class.
     "DEFAULT_PAGINATION_CLASS": "uptime.pagination.Pagination",
-    "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }

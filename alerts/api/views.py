@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,8 +14,22 @@ from rest_framework.response import Response
 from monitors.services import default_project_for
 
 from ..models import Channel, Notification
-from ..services import channel_create, channel_send_test
+from ..services import (
+    channel_create,
+    channel_delete,
+    channel_send_test,
+    channel_update,
+)
 from .serializers import ChannelSerializer, NotificationSerializer
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """A service's ValidationError as the API's 400, by field."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -27,22 +44,13 @@ class ChannelViewSet(viewsets.ModelViewSet):
             .order_by("id")
         )
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        if self.action == "create":
-            context["default_project"] = (
-                default_project_for(self.request.user)
-                if self.request.user.is_authenticated
-                else None
-            )
-        return context
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or serializer.context["default_project"]
-        channel = channel_create(project=project, **data)
+        project = data.pop("project", None) or default_project_for(request.user)
+        with _service_errors():
+            channel = channel_create(project=project, **data)
         body = self.get_serializer(channel).data
         # Shown once: the only response that carries the full target and the
         # signing secret.
@@ -52,9 +60,13 @@ class ChannelViewSet(viewsets.ModelViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: ChannelSerializer) -> None:
-        if not serializer.validated_data.get("secret"):
-            serializer.validated_data.pop("secret", None)
-        serializer.save()
+        with _service_errors():
+            serializer.instance = channel_update(
+                channel=serializer.instance, **serializer.validated_data
+            )
+
+    def perform_destroy(self, instance: Channel) -> None:
+        channel_delete(channel=instance)
 
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:

@@ -9,6 +9,7 @@ from rest_framework.fields import empty
 from ..checks.options import CHECK_FIELDS, clean_options
 from ..models import Incident, Monitor, Project, Region, Tick
 from ..validators import monitor_settings_errors
+from .extensions import contributed_fields
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -56,11 +57,6 @@ class MonitorSerializer(serializers.ModelSerializer):
     enabled = OptionalBooleanField(required=False, default=True)
     # No default here: a PUT that leaves it out keeps the stored choice.
     show_on_status_page = OptionalBooleanField(required=False)
-    # Alert channels (alerts.Channel, which owns the relation: monitors does
-    # not import alerts). The queryset is scoped to the caller in __init__.
-    channels = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Project.objects.none(), required=False
-    )
 
     class Meta:
         model = Monitor
@@ -77,7 +73,6 @@ class MonitorSerializer(serializers.ModelSerializer):
             "region_quorum",
             "enabled",
             "show_on_status_page",
-            "channels",
             "status",
             "last_checked_at",
             "created_at",
@@ -131,12 +126,12 @@ class MonitorSerializer(serializers.ModelSerializer):
             self.fields["project"].queryset = Project.objects.filter(
                 members=request.user
             )
-            channel_model = Monitor._meta.get_field("channels").related_model
-            self.fields[
-                "channels"
-            ].child_relation.queryset = channel_model.objects.filter(
-                project__members=request.user
-            )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Other apps' fields (alerts' channels): see api/extensions.py.
+        fields = super().get_fields()
+        fields.update(contributed_fields(self.context.get("request")))
+        return fields
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)

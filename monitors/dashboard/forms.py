@@ -9,29 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from uptime.forms import DescribedErrorsMixin
+
 from ..forms import CheckOptionsFormMixin
 from ..models import Monitor, Project, Region
 from ..validators import monitor_settings_errors
-
-
-class DescribedErrorsMixin:
-    """Tie each field's error list to its input for screen readers.
-
-    Django links help text with aria-describedby; the error list (rendered by
-    templates/dashboard/_field.html with id ``<id>_error``) is added here.
-    """
-
-    def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name not in self.fields:  # type: ignore[attr-defined]
-                continue
-            bound = self[name]  # type: ignore[index]
-            ids = [f"{bound.auto_id}_error"]
-            if bound.help_text:
-                ids.append(f"{bound.auto_id}_helptext")
-            bound.field.widget.attrs["aria-describedby"] = " ".join(ids)
-
 
 # Option fields that fall back to the monitor's value (or the model default)
 # when a post leaves them out or empty.

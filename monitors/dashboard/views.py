@@ -20,17 +20,18 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from uptime.pages import SESSION_PROJECT, page_projects, render_page
 from uptime.throttling import limit_signups
 
 from .. import services
 from ..forms import monitor_form_values
 from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
 from ..quotas import QuotaExceeded
-from ..services import default_project_for, monitor_schedule_now
+from ..services import monitor_schedule_now
+from ..timeline import incident_timeline
 from . import rows, selectors, svg
 from .evidence import evidence_summary
 from .forms import AddMemberForm, MonitorForm, NewProjectForm, ProjectForm, SignupForm
-from .timeline import incident_timeline
 
 # Rows per overview page; ?per_page= picks another of these. At 100 the page
 # renders in a few tens of milliseconds whatever the project's size.
@@ -39,35 +40,6 @@ OVERVIEW_PAGE_SIZES = (50, 100, 250, 500, 1000)
 INCIDENT_PAGE_SIZE = 50
 INVITE_SALT = "uptime.dashboard.invite"
 INVITE_MAX_AGE = 7 * 24 * 3600
-SESSION_PROJECT = "dashboard_project_id"
-
-
-# --- the current project -------------------------------------------------------------
-
-
-def page_projects(request: HttpRequest) -> tuple[list[Project], Project]:
-    """The user's projects (for the switcher) and the one they are looking at."""
-    projects = list(Project.objects.filter(members=request.user).order_by("name", "id"))
-    if not projects:
-        projects = [default_project_for(request.user)]
-    wanted = request.session.get(SESSION_PROJECT)
-    current = next((p for p in projects if p.pk == wanted), None)
-    if current is None:
-        current = min(projects, key=lambda p: p.pk)
-    return projects, current
-
-
-def render_page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    projects: tuple[list[Project], Project] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    all_projects, current = projects or page_projects(request)
-    context.setdefault("projects", all_projects)
-    context.setdefault("current_project", current)
-    return render(request, template, context, status=status)
 
 
 def _own_monitor(request: HttpRequest, pk: int) -> Monitor:
