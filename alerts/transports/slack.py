@@ -16,14 +16,14 @@ import aiohttp
 from django.conf import settings
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from uptime import outbound
+from uptime import failures, outbound
 
 from .base import (
     Message,
     Transport,
     TransportError,
-    blocked_cause,
     message_for,
+    request_failed,
     send_timeout,
 )
 
@@ -75,13 +75,6 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return float(headers.get("Retry-After"))
-    except (TypeError, ValueError):
-        return None
-
-
 async def _send(url: str, msg: Message, timeout: float) -> tuple[int, str, Any]:
     allow_private = settings.UPTIME_ALLOW_PRIVATE_TARGETS
     async with outbound.guarded_session(
@@ -113,20 +106,18 @@ class SlackTransport(Transport):
                 resolve=False,
             )
             status, body, headers = asyncio.run(_send(url, msg, send_timeout()))
-        except (outbound.BlockedAddress, outbound.InvalidTarget) as exc:
-            raise TransportError(str(exc), permanent=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            blocked = blocked_cause(exc)
-            if blocked is not None:
-                raise TransportError(str(blocked), permanent=True) from None
-            raise TransportError(
-                f"Slack unreachable: {type(exc).__name__} {exc}"[:300]
-            ) from None
+        except (
+            TimeoutError,
+            aiohttp.ClientError,
+            OSError,  # the guard's BlockedAddress among them
+            outbound.InvalidTarget,
+        ) as exc:
+            raise request_failed(exc, receiver="Slack") from None
         if status == 200:
             return
         detail = f"Slack answered {status} {body[:200]}".strip()
-        if status == 429:
-            raise TransportError(detail, retry_after=_retry_after(headers))
-        if status >= 500 or status == 408:
-            raise TransportError(detail)
+        if failures.status_is_transient(status):
+            raise TransportError(
+                detail, retry_after=failures.retry_after_seconds(headers)
+            )
         raise TransportError(detail, permanent=True)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import ssl
 import time
 from http import HTTPStatus
 from typing import Any
 
-import aiohttp
-from aiohttp import http_exceptions
-
 from uptime import outbound
+from uptime.failures import classify
 
 from . import jsonpath, tls
 from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
@@ -27,65 +23,6 @@ def _status_text(code: int) -> str:
         return f"HTTP {code} {HTTPStatus(code).phrase}"
     except ValueError:
         return f"HTTP {code}"
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        nxt = getattr(current, "os_error", None)
-        if not isinstance(nxt, BaseException) or nxt in seen:
-            nxt = current.__cause__ or current.__context__
-        current = nxt
-    return seen
-
-
-def classify(exc: BaseException) -> tuple[str, str]:
-    """Map an exception from a request to (error, message)."""
-    chain = _chain(exc)
-    for item in chain:
-        if isinstance(item, outbound.BlockedAddress):
-            return (
-                "blocked_address",
-                f"Refused to connect to a non-public address ({item.address}).",
-            )
-    if any("blocked non-public address" in str(item) for item in chain):
-        return "blocked_address", "Refused to connect to a non-public address."
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "timeout", "No complete response within the timeout."
-    if isinstance(exc, outbound.TooManyRedirects):
-        return "too_many_redirects", str(exc).capitalize() + "."
-    if isinstance(exc, outbound.BodyTooLarge):
-        return "body_too_large", str(exc).capitalize() + "."
-    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
-        return "dns", "The host name does not resolve."
-    if any(isinstance(item, http_exceptions.LineTooLong) for item in chain) or any(
-        "Too many headers" in str(item) for item in chain
-    ):
-        return (
-            "protocol",
-            f"Response headers too large (over {outbound.MAX_HEADERS} headers or "
-            f"{outbound.MAX_HEADER_LINE} bytes in one line).",
-        )
-    if isinstance(
-        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
-    ) or any(isinstance(item, ssl.SSLError) for item in chain):
-        reason = getattr(exc, "certificate_error", None) or exc
-        return "tls", f"TLS error: {reason}"[:500]
-    if isinstance(exc, outbound.InvalidTarget | aiohttp.InvalidURL | ValueError):
-        return "invalid_url", f"Invalid URL: {exc}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connect", f"Could not connect: {exc.os_error.strerror or exc.os_error}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connect", "Could not connect: connection refused."
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "connect", "The server closed the connection without a response."
-    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
-        return "protocol", f"Invalid HTTP response: {exc}"[:500]
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return "connect", f"Connection failed: {exc}"[:500]
-    return "internal", f"Check failed: {type(exc).__name__}"
 
 
 def _request_body(options: dict[str, Any]) -> bytes | None:
@@ -154,7 +91,8 @@ async def check_http(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             )
     except Exception as exc:  # every failure is a DOWN tick, never a crash
         end = time.monotonic()
-        error, message = classify(exc)
+        failure = classify(exc)
+        error, message = failure.error, failure.message
         details = http_evidence(progress, full=True, end=end)
         remaining = spec.timeout - (end - progress.started)
         if error == "tls" and "certificate" not in details and remaining > 0.1:

@@ -6,10 +6,10 @@ import asyncio
 import socket
 
 from uptime import outbound
+from uptime.failures import classify
 
 from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
 from .evidence import connection_evidence
-from .http import classify
 from .options import parse_tcp_target
 
 
@@ -25,7 +25,8 @@ async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
                 host, port, allow_private=ctx.allow_private, progress=progress
             )
     except Exception as exc:  # every failure is a DOWN tick, never a crash
-        error, message = classify(exc)
+        failure = classify(exc)
+        error, message = failure.error, failure.message
         if isinstance(exc, socket.gaierror):
             message = f"{host} does not resolve."
         details = connection_evidence(progress)
