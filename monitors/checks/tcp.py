@@ -8,9 +8,9 @@ import socket
 from uptime import outbound
 from uptime.failures import classify
 
-from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
+from .base import CheckContext, CheckKind, CheckResult, CheckSpec, down, up_or_degraded
 from .evidence import connection_evidence
-from .options import parse_tcp_target
+from .options import parse_tcp_target, require_public, tcp_target
 
 
 async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -45,3 +45,15 @@ async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         response_time_ms=elapsed,
         details=details,
     )
+
+
+def _clean_target(target: str, *, allow_private: bool) -> str:
+    host, port = parse_tcp_target(target)
+    require_public(host, allow_private=allow_private)
+    return tcp_target(host, port)
+
+
+# No options: the port must accept a connection within the timeout.
+KIND = CheckKind(
+    name="tcp", label="TCP port", run=check_tcp, clean_target=_clean_target
+)
