@@ -22,7 +22,10 @@ REGISTRY: dict[str, CheckKind] = {
 
 
 def kind_choices() -> list[tuple[str, str]]:
-    """(name, label) of every kind: Monitor.kind's choices, read when used."""
+    """(name, label) of every kind: Monitor.kind's choices, read when used.
+
+    Migrations refer to this function by its dotted path: keep it here.
+    """
     return [(kind.name, kind.label) for kind in REGISTRY.values()]
 
 
