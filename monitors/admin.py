@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from .checks.options import CHECK_FIELDS
-from .forms import CheckOptionsFormMixin, monitor_form_values
+from .checks import option_names, shown_names
+from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
 from .models import Incident, Monitor, Project, Region, Tick
 from .services import (
     monitor_create,
@@ -67,33 +67,40 @@ def resume_monitors(
         monitor_resume(user=request.user, monitor=monitor)
 
 
+# The monitor's own settings (the check kinds' options follow, per kind).
+_GENERAL_FIELDS = (
+    "project",
+    "name",
+    "kind",
+    "url",
+    "enabled",
+    "show_on_status_page",
+    "interval_seconds",
+    "timeout_seconds",
+    "degraded_threshold_ms",
+    "regions",
+    "failure_threshold",
+    "recovery_threshold",
+    "region_quorum",
+)
+
+_STATE_FIELDS = (
+    "status",
+    "last_checked_at",
+    "last_response_time_ms",
+    "cert_expires_at",
+    "cert_issuer",
+    "created_at",
+)
+
+
 class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
-    """Kind-aware validation shared with the API (monitors/checks/options.py);
-    the basic-auth password is write-only."""
+    """Kind-aware validation shared with the API (the kinds' declarations in
+    monitors/checks/); the basic-auth password is write-only."""
 
     class Meta:
         model = Monitor
-        fields = (
-            "project",
-            "name",
-            "kind",
-            "url",
-            "enabled",
-            "interval_seconds",
-            "timeout_seconds",
-            "degraded_threshold_ms",
-            "regions",
-            "failure_threshold",
-            "recovery_threshold",
-            "region_quorum",
-            *CHECK_FIELDS,
-            "follow_redirects",
-            "max_redirects",
-            "verify_tls",
-            "keyword_mode",
-            "dns_expected",
-            "heartbeat_grace_seconds",
-        )
+        fields = tuple(dict.fromkeys((*_GENERAL_FIELDS, *option_names())))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -118,76 +125,23 @@ class MonitorAdmin(admin.ModelAdmin):
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
-    readonly_fields = (
-        "status",
-        "last_checked_at",
-        "last_response_time_ms",
-        "created_at",
-        "ping_url",
-        "last_ping_at",
-        "cert_expires_at",
-        "cert_issuer",
-    )
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "project",
-                    "name",
-                    "kind",
-                    "url",
-                    "enabled",
-                    "show_on_status_page",
-                    "interval_seconds",
-                    "timeout_seconds",
-                    "degraded_threshold_ms",
-                    "regions",
-                    "failure_threshold",
-                    "recovery_threshold",
-                    "region_quorum",
-                )
-            },
-        ),
-        (
-            "HTTP(S)",
-            {
-                "fields": (
-                    "http_method",
-                    "http_headers",
-                    "http_body",
-                    "auth_username",
-                    "auth_password",
-                    "clear_auth_password",
-                    "accepted_status_codes",
-                    "follow_redirects",
-                    "max_redirects",
-                    "verify_tls",
-                    "keyword",
-                    "keyword_mode",
-                    "json_path",
-                )
-            },
-        ),
-        ("DNS", {"fields": ("dns_record_type", "dns_expected", "dns_resolver")}),
-        (
-            "Heartbeat",
-            {"fields": ("heartbeat_grace_seconds", "ping_url", "last_ping_at")},
-        ),
-        (
-            "State",
-            {
-                "fields": (
-                    "status",
-                    "last_checked_at",
-                    "last_response_time_ms",
-                    "cert_expires_at",
-                    "cert_issuer",
-                    "created_at",
-                )
-            },
-        ),
-    )
+    readonly_fields = (*_STATE_FIELDS, *shown_names())
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: Monitor | None = None
+    ) -> tuple[tuple[str | None, dict[str, Any]], ...]:
+        # One section per check kind, from its declaration; read when shown,
+        # so a kind added to the registry needs no change here.
+        available = {*self.form.base_fields, *self.readonly_fields}
+        return (
+            (None, {"fields": _GENERAL_FIELDS}),
+            *(
+                (kind.label, {"fields": tuple(names)})
+                for kind, names in kind_sections(available)
+            ),
+            ("State", {"fields": _STATE_FIELDS}),
+        )
+
     actions = (pause_monitors, resume_monitors)
 
     def delete_model(self, request: HttpRequest, obj: Monitor) -> None:

@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 
-from .checks.options import CHECK_FIELDS, clean_options
+from .checks import (
+    REGISTRY,
+    CheckKind,
+    OptionField,
+    check_fields,
+    clean_options,
+    option_fields,
+)
 from .models import Monitor
+
+
+def kind_sections(available: Collection[str]) -> list[tuple[CheckKind, list[str]]]:
+    """Each kind's inputs as its declaration orders them: its options (a
+    write-only one followed by its "clear" box), then the read-only
+    attributes it shows. Only names in ``available``; kinds with none left
+    out; an option two kinds share is placed once."""
+    sections: list[tuple[CheckKind, list[str]]] = []
+    placed: set[str] = set()
+    for kind in REGISTRY.values():
+        names: list[str] = []
+        for option in kind.options:
+            names.append(option.name)
+            if option.write_only:
+                names.append(f"clear_{option.name}")
+        names.extend(kind.shown)
+        names = [n for n in names if n in available and n not in placed]
+        placed.update(names)
+        if names:
+            sections.append((kind, names))
+    return sections
+
+
+def _bound(field: forms.Field, option: OptionField) -> None:
+    """The declared range replaces the model's own (shown and enforced)."""
+    if option.min_value is None and option.max_value is None:
+        return
+    field.validators = [
+        v
+        for v in field.validators
+        if not isinstance(v, MinValueValidator | MaxValueValidator)
+    ]
+    if option.min_value is not None:
+        field.validators.append(MinValueValidator(option.min_value))
+        field.widget.attrs["min"] = option.min_value
+    if option.max_value is not None:
+        field.validators.append(MaxValueValidator(option.max_value))
+        field.widget.attrs["max"] = option.max_value
 
 
 def monitor_form_values(form: forms.ModelForm) -> dict[str, Any]:
@@ -49,6 +96,12 @@ class CheckOptionsFormMixin(forms.Form):
         required=False, label="Remove the basic-auth password"
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for option in option_fields():
+            if option.name in self.fields:
+                _bound(self.fields[option.name], option)
+
     def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance  # type: ignore[attr-defined]
         if data.get("clear_auth_password"):
@@ -60,7 +113,8 @@ class CheckOptionsFormMixin(forms.Form):
         # that the POST left out, which an empty password input always is.
         instance.auth_password = data.get("auth_password") or ""
         values = {
-            name: data.get(name, getattr(instance, name, None)) for name in CHECK_FIELDS
+            name: data.get(name, getattr(instance, name, None))
+            for name in check_fields()
         }
         cleaned, errors = clean_options(
             values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS

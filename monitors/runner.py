@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from uptime import outbound
 
-from .checks import REGISTRY, CheckResult, CheckSpec
+from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .models import Monitor, MonitorKind, Region
 from .services import TickResult, ticks_record
@@ -40,42 +39,9 @@ _DONE = object()
 
 
 def spec_for(monitor: Monitor) -> CheckSpec:
-    """The plain settings a check kind needs (checks never see models)."""
-    kind = monitor.kind or MonitorKind.HTTP
-    options: dict[str, Any] = {"degraded_threshold_ms": monitor.degraded_threshold_ms}
-    if kind == MonitorKind.HTTP:
-        options.update(
-            method=monitor.http_method,
-            headers=dict(monitor.http_headers or {}),
-            body=monitor.http_body,
-            auth_username=monitor.auth_username,
-            auth_password=monitor.auth_password,
-            accepted_status_codes=monitor.accepted_status_codes,
-            follow_redirects=monitor.follow_redirects,
-            max_redirects=monitor.max_redirects,
-            verify_tls=monitor.verify_tls,
-            keyword=monitor.keyword,
-            keyword_mode=monitor.keyword_mode,
-            json_path=monitor.json_path,
-            max_body=settings.UPTIME_MAX_BODY_BYTES,
-        )
-    elif kind == MonitorKind.DNS:
-        options.update(
-            record_type=monitor.dns_record_type,
-            expected=monitor.dns_expected,
-            resolver=monitor.dns_resolver,
-        )
-    elif kind == MonitorKind.HEARTBEAT:
-        last_ping = monitor.last_ping_at
-        options.update(
-            last_ping_at=last_ping.isoformat() if last_ping else None,
-            since=monitor.created_at.isoformat() if monitor.created_at else None,
-            interval_seconds=monitor.interval_seconds,
-            grace_seconds=monitor.heartbeat_grace_seconds,
-        )
-    return CheckSpec(
-        kind=kind, url=monitor.url, timeout=monitor.timeout_seconds, options=options
-    )
+    """The plain settings a check kind needs (checks never see models): each
+    kind's declaration reads them from the monitor's attributes."""
+    return registry.spec_for(monitor, settings)
 
 
 def target_host(spec: CheckSpec) -> str:

@@ -19,12 +19,11 @@ from django.utils import timezone
 
 from uptime import sanitize
 
-from .checks import tls
+from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
 from .models import (
     Monitor,
-    MonitorKind,
     MonitorStatus,
     Project,
     Region,
@@ -68,33 +67,11 @@ def regions_sync(*, using: str = "default") -> None:
 
 
 # What a check does: changing any of these on an enabled monitor checks it at
-# once, on the new settings, instead of at its next slot. The other settings
-# (name, thresholds, quorum, status page, channels) only change how results
-# are read, so an edit of them waits for the schedule.
-RECHECK_FIELDS = (
-    "kind",
-    "url",
-    "interval_seconds",
-    "timeout_seconds",
-    "regions",
-    "http_method",
-    "http_headers",
-    "http_body",
-    "auth_username",
-    "auth_password",
-    "accepted_status_codes",
-    "follow_redirects",
-    "max_redirects",
-    "verify_tls",
-    "keyword",
-    "keyword_mode",
-    "json_path",
-    "degraded_threshold_ms",
-    "dns_record_type",
-    "dns_expected",
-    "dns_resolver",
-    "heartbeat_grace_seconds",
-)
+# once, on the new settings, instead of at its next slot. The kind, target and
+# every option a check kind declares, plus when and where it runs; the other
+# settings (name, thresholds, quorum, status page, channels) only change how
+# results are read, so an edit of them waits for the schedule.
+RECHECK_FIELDS = (*check_fields(), "interval_seconds", "timeout_seconds", "regions")
 
 # Written by the services, the checks and the pings only, never by a caller.
 _STATE_FIELDS = frozenset(
@@ -157,11 +134,17 @@ def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _is_passive(kind: str) -> bool:
+    """A kind that reads the database, not the network (heartbeats)."""
+    declared = REGISTRY.get(kind)
+    return declared is not None and declared.passive
+
+
 def _apply_heartbeat_rule(monitor: Monitor, regions: list[Region]) -> list[Region]:
     """A heartbeat reads the database, not the network: one region checks it
     (the first by code), and one tick per slot is the whole vote, so the
     quorum goes back to its default."""
-    if monitor.kind != MonitorKind.HEARTBEAT:
+    if not _is_passive(monitor.kind):
         return regions
     monitor.region_quorum = None
     return sorted(regions, key=lambda r: r.code)[:1]
@@ -218,7 +201,7 @@ def monitor_create(
     regions = values.pop("regions", None)
     channels = values.pop("channels", None)
     monitor = Monitor(project=project, **values)
-    if monitor.kind == MonitorKind.HEARTBEAT and "failure_threshold" not in values:
+    if _is_passive(monitor.kind) and "failure_threshold" not in values:
         # One silent interval is the failure: there is nothing to retry.
         monitor.failure_threshold = 1
     if regions is None:

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from django.conf import settings
 
-from uptime import outbound
+from uptime import failures, outbound
 
 from .base import (
     Message,
     Transport,
     TransportError,
-    blocked_cause,
     message_for,
+    request_failed,
     send_timeout,
 )
 
@@ -76,13 +76,6 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return float(headers.get("Retry-After"))
-    except (TypeError, ValueError):
-        return None
-
-
 def body_for(msg: Message) -> bytes:
     # The fallback text is mrkdwn too (notifications, clients without blocks):
     # escaped like the blocks, a monitor named "<!channel>" pings nobody.
@@ -111,15 +104,13 @@ class SlackTransport(Transport):
                 allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
                 user_agent=settings.UPTIME_USER_AGENT,
             )
-        except (outbound.BlockedAddress, outbound.InvalidTarget) as exc:
-            raise TransportError(str(exc), permanent=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            blocked = blocked_cause(exc)
-            if blocked is not None:
-                raise TransportError(str(blocked), permanent=True) from None
-            raise TransportError(
-                f"Slack unreachable: {type(exc).__name__} {exc}"[:300]
-            ) from None
+        except (
+            TimeoutError,
+            aiohttp.ClientError,
+            OSError,  # the guard's BlockedAddress among them
+            outbound.InvalidTarget,
+        ) as exc:
+            raise request_failed(exc, receiver="Slack") from None
         raise_for_answer(resp)
 
 
@@ -136,8 +127,8 @@ def raise_for_answer(resp: outbound.Response) -> None:
         )
     detail = f"Slack answered {status} {resp.body[:200].decode('utf-8', 'replace')}"
     detail = detail.strip()
-    if status == 429:
-        raise TransportError(detail, retry_after=_retry_after(resp.headers))
-    if status >= 500 or status == 408:
-        raise TransportError(detail)
+    if failures.status_is_transient(status):
+        raise TransportError(
+            detail, retry_after=failures.retry_after_seconds(resp.headers)
+        )
     raise TransportError(detail, permanent=True)

@@ -6,7 +6,13 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ..checks.options import CHECK_FIELDS, clean_options
+from ..checks import (
+    check_fields,
+    clean_options,
+    option_fields,
+    option_names,
+    shown_names,
+)
 from ..models import Incident, Monitor, Project, Region, Tick
 from ..validators import monitor_settings_errors
 from .extensions import contributed_fields
@@ -26,6 +32,22 @@ class QuorumField(serializers.IntegerField):
 
     def to_representation(self, monitor: Monitor) -> int:  # type: ignore[override]
         return monitor.effective_quorum(len(monitor.regions.all()))
+
+
+def _option_kwargs() -> dict[str, dict[str, Any]]:
+    """Field arguments the kinds declare: bounds, write-only."""
+    kwargs: dict[str, dict[str, Any]] = {}
+    for option in option_fields():
+        extra: dict[str, Any] = {}
+        if option.write_only:
+            extra["write_only"] = True
+        if option.min_value is not None:
+            extra["min_value"] = option.min_value
+        if option.max_value is not None:
+            extra["max_value"] = option.max_value
+        if extra:
+            kwargs[option.name] = extra
+    return kwargs
 
 
 class OptionalBooleanField(serializers.BooleanField):
@@ -76,28 +98,11 @@ class MonitorSerializer(serializers.ModelSerializer):
             "status",
             "last_checked_at",
             "created_at",
-            # check kinds and options (monitors/checks/)
+            # check kinds and options, as the kinds declare them
             "kind",
-            "http_method",
-            "http_headers",
-            "http_body",
-            "auth_username",
-            "auth_password",
+            *option_names(),
             "has_auth_password",
-            "accepted_status_codes",
-            "follow_redirects",
-            "max_redirects",
-            "verify_tls",
-            "keyword",
-            "keyword_mode",
-            "json_path",
-            "degraded_threshold_ms",
-            "dns_record_type",
-            "dns_expected",
-            "dns_resolver",
-            "heartbeat_grace_seconds",
-            "ping_url",
-            "last_ping_at",
+            *shown_names(),
             "cert_expires_at",
             "cert_issuer",
         )
@@ -105,16 +110,14 @@ class MonitorSerializer(serializers.ModelSerializer):
             "status",
             "last_checked_at",
             "created_at",
-            "last_ping_at",
+            *shown_names(),
             "cert_expires_at",
             "cert_issuer",
         )
         extra_kwargs = {
-            # Never shown back; has_auth_password tells whether one is set.
-            "auth_password": {"write_only": True},
-            "max_redirects": {"min_value": 0, "max_value": 20},
-            "degraded_threshold_ms": {"min_value": 1, "max_value": 600_000},
-            "heartbeat_grace_seconds": {"min_value": 0, "max_value": 86400},
+            # auth_password is write-only: has_auth_password tells whether
+            # one is set.
+            **_option_kwargs(),
             "failure_threshold": {"min_value": 1, "max_value": 100},
             "recovery_threshold": {"min_value": 1, "max_value": 100},
         }
@@ -151,7 +154,7 @@ class MonitorSerializer(serializers.ModelSerializer):
                 if instance is not None
                 else Monitor._meta.get_field(name).get_default()
             )
-            for name in CHECK_FIELDS
+            for name in check_fields()
         }
         cleaned, errors = clean_options(
             values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
