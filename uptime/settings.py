@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "monitors",
     "alerts",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -255,10 +256,16 @@ CELERY_BEAT_SCHEDULE = {
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: it takes "Bearer" and our prefixed "Token" keys, and leaves
+        # other "Token" values to DRF's own class.
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.ApiKeyAccess",
+    ],
     "DEFAULT_PAGINATION_CLASS": "uptime.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]

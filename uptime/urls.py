@@ -13,6 +13,8 @@ urlpatterns = [
     re_path(r"^ping/(?P<key>[^/]{1,100})$", heartbeat_ping),
     path("api/", include("monitors.api.urls")),
     path("api/", include("alerts.api.urls")),
+    # Before django.contrib.auth.urls: it overrides the password change page.
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("monitors.dashboard.urls")),
     path("", include("alerts.urls")),

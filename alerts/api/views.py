@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitors.services import default_project_for
+from accounts.scope import api_default_project, api_projects
 
 from ..models import Channel, Notification
 from ..services import channel_create, channel_send_test
@@ -22,7 +22,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Channel]:
         # Another project's channel is a 404, for every action.
         return (
-            Channel.objects.filter(project__members=self.request.user)
+            Channel.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("monitors")
             .order_by("id")
         )
@@ -31,7 +31,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         context = super().get_serializer_context()
         if self.action == "create":
             context["default_project"] = (
-                default_project_for(self.request.user)
+                api_default_project(self.request)
                 if self.request.user.is_authenticated
                 else None
             )
@@ -79,7 +79,9 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
-        qs = Notification.objects.filter(channel__project__members=self.request.user)
+        qs = Notification.objects.filter(
+            channel__project__in=api_projects(self.request)
+        )
         incident = _int_param(self.request, "incident")
         if incident is not None:
             qs = qs.filter(incident_id=incident)

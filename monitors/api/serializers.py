@@ -6,6 +6,8 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from accounts.scope import api_default_project, api_projects
+
 from ..checks.options import CHECK_FIELDS, clean_options
 from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
 from ..validators import monitor_settings_errors
@@ -128,14 +130,12 @@ class MonitorSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["project"].queryset = Project.objects.filter(
-                members=request.user
-            )
+            self.fields["project"].queryset = api_projects(request)
             channel_model = Monitor._meta.get_field("channels").related_model
             self.fields[
                 "channels"
             ].child_relation.queryset = channel_model.objects.filter(
-                project__members=request.user
+                project__in=api_projects(request)
             )
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
@@ -180,11 +180,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         project = attrs.get("project") or (instance.project if instance else None)
         if project is None:
             request = self.context.get("request")
-            project = (
-                Project.objects.filter(members=request.user).order_by("id").first()
-                if request is not None
-                else None
-            )
+            project = api_default_project(request) if request is not None else None
         foreign = sorted(
             c.pk
             for c in attrs["channels"]

@@ -14,8 +14,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.scope import api_default_project, api_projects
+
 from ..models import Incident, Monitor, MonitorStatus, Region, Tick
-from ..services import default_project_for, monitor_delete
+from ..services import monitor_delete
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -53,15 +55,15 @@ class MonitorViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
-            Monitor.objects.filter(project__members=self.request.user)
+            Monitor.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("regions", "channels")
             .order_by("id")
         )
 
     @transaction.atomic
     def perform_create(self, serializer: MonitorSerializer) -> None:
-        project = serializer.validated_data.get("project") or default_project_for(
-            self.request.user
+        project = serializer.validated_data.get("project") or api_default_project(
+            self.request
         )
         regions = serializer.validated_data.pop("regions", None)
         if regions is None:
@@ -136,7 +138,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.filter(monitor__project__members=self.request.user)
+        qs = Incident.objects.filter(monitor__project__in=api_projects(self.request))
         params = self.request.query_params
         if params.get("monitor"):
             try:
