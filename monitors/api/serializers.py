@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from accounts.scope import api_default_project, api_projects
 
 from ..checks.options import CHECK_FIELDS, clean_options
 from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
+from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
 
 
@@ -138,8 +140,39 @@ class MonitorSerializer(serializers.ModelSerializer):
                 project__in=api_projects(request)
             )
 
+    # The header values this request sent: its response may echo them.
+    _sent_headers: Mapping[str, Any] | None = None
+
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)
+
+    def to_representation(self, instance: Monitor) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if "http_headers" in data:
+            # Header values are often credentials (X-Api-Key, Authorization).
+            data["http_headers"] = headers_masked(
+                instance.http_headers or {}, sent=self._sent_headers
+            )
+        return data
+
+    def _resolve_secrets(self, attrs: dict[str, Any]) -> None:
+        """Masked values stand for stored ones; a new origin keeps none."""
+        instance: Monitor | None = self.instance
+        sent = attrs.get("http_headers")
+        if isinstance(sent, Mapping):
+            self._sent_headers = dict(sent)
+        url = attrs.get("url", instance.url if instance else "")
+        try:
+            attrs.update(
+                monitor_secrets_after_edit(
+                    instance,
+                    url=url,
+                    password=attrs.get("auth_password"),
+                    headers=sent,
+                )
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"http_headers": str(exc)}) from None
 
     def validate_url(self, value: str) -> str:
         # What the URL must be depends on the kind: see _validate_check().
@@ -229,6 +262,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         )
         if errors:
             raise serializers.ValidationError(errors)
+        self._resolve_secrets(attrs)
         self._validate_check(attrs, regions)
         return attrs
 
