@@ -22,10 +22,14 @@ def generate_secret() -> str:
 
 
 def mask_url(url: str) -> str:
-    """Scheme and host only: the path of a Slack or webhook URL is the secret."""
+    """Scheme and host only: the path of a Slack or webhook URL is the secret,
+    and so is a ``user:password@`` in front of the host."""
     parts = urlsplit(url)
-    tail = url[-4:] if len(url) > 16 else ""
-    return f"{parts.scheme}://{parts.netloc}/…{tail}"
+    host = parts.netloc.rpartition("@")[2]
+    # The tail tells two URLs apart; taken after the host, never from it.
+    after = url.split(parts.netloc, 1)[1] if parts.netloc else ""
+    tail = after[-4:] if len(url) > 16 and len(after) >= 4 else ""
+    return f"{parts.scheme}://{host}/…{tail}"
 
 
 class ChannelKind(models.TextChoices):

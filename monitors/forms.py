@@ -18,6 +18,7 @@ from .checks import (
     option_fields,
 )
 from .models import Monitor
+from .secrets import headers_masked, monitor_secrets_after_edit
 
 
 def kind_sections(available: Collection[str]) -> list[tuple[CheckKind, list[str]]]:
@@ -78,7 +79,8 @@ def monitor_form_values(form: forms.ModelForm) -> dict[str, Any]:
 
 
 class CheckOptionsFormMixin(forms.Form):
-    """The write-only password and the kind/target/option rules of the API.
+    """The write-only password, masked header values and the kind/target/option
+    rules of the API.
 
     Mix into a ModelForm over Monitor; call ``clean_check_options(data)``
     from ``clean()``. Returns the values checked.
@@ -90,7 +92,8 @@ class CheckOptionsFormMixin(forms.Form):
         strip=False,
         label="Basic auth password",
         widget=forms.PasswordInput(render_value=False),
-        help_text="Write-only. Leave empty to keep the current password.",
+        help_text="Write-only. Leave empty to keep the current password. "
+        "Moving the URL to another site removes it and the header values.",
     )
     clear_auth_password = forms.BooleanField(
         required=False, label="Remove the basic-auth password"
@@ -101,17 +104,39 @@ class CheckOptionsFormMixin(forms.Form):
         for option in option_fields():
             if option.name in self.fields:
                 _bound(self.fields[option.name], option)
-
-    def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance  # type: ignore[attr-defined]
-        if data.get("clear_auth_password"):
-            data["auth_password"] = ""
-        elif not data.get("auth_password") and instance.pk:
+        if instance.pk and instance.http_headers:
+            # Shown masked; a masked value posted back keeps the stored one.
+            self.initial["http_headers"] = headers_masked(instance.http_headers)
+
+    def _clean_secrets(self, data: dict[str, Any]) -> None:
+        instance = self.instance  # type: ignore[attr-defined]
+        password: str | None = ""
+        if not data.get("clear_auth_password"):
             # An empty password input means "keep", never "remove".
-            data["auth_password"] = instance.auth_password
+            password = data.get("auth_password") or None
+        # The textarea is always posted (empty means no headers); a post
+        # without it at all (a script, an older page) keeps them.
+        posted = "http_headers" in self.data  # type: ignore[attr-defined]
+        headers = (data.get("http_headers") or {}) if posted else None
+        try:
+            data.update(
+                monitor_secrets_after_edit(
+                    instance if instance.pk else None,
+                    url=data.get("url") or "",
+                    password=password,
+                    headers=headers,
+                )
+            )
+        except ValueError as exc:
+            self.add_error("http_headers", str(exc))  # type: ignore[attr-defined]
         # Set it here too: construct_instance() skips a field with a default
         # that the POST left out, which an empty password input always is.
         instance.auth_password = data.get("auth_password") or ""
+
+    def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance  # type: ignore[attr-defined]
+        self._clean_secrets(data)
         values = {
             name: data.get(name, getattr(instance, name, None))
             for name in check_fields()

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "monitors",
     "alerts",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -305,12 +306,18 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: it takes "Bearer" and our prefixed "Token" keys, and leaves
+        # other "Token" values to the throttled DRF token class.
+        "accounts.authentication.ApiKeyAuthentication",
         "uptime.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["uptime.throttling.ApiUserThrottle"],
     "NUM_PROXIES": UPTIME_NUM_PROXIES,
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.ApiKeyAccess",
+    ],
     # Its page size (50, up to 500 with ?page_size=) is set on the class.
     "DEFAULT_PAGINATION_CLASS": "uptime.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]

@@ -29,6 +29,8 @@ urlpatterns = [
         limit_password_resets(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
+    # Before django.contrib.auth.urls: it overrides the password change page.
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("monitors.dashboard.urls")),
     path("", include("alerts.urls")),

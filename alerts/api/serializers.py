@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.scope import api_projects
 from monitors.models import Monitor, Project
 
 from ..models import CHANNEL_SETTINGS, Channel, Notification
@@ -42,11 +43,9 @@ class ChannelSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["project"].queryset = Project.objects.filter(
-                members=request.user
-            )
+            self.fields["project"].queryset = api_projects(request)
             self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(
-                project__members=request.user
+                project__in=api_projects(request)
             )
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from monitors.services import default_project_for
+from accounts.scope import api_default_project, api_projects
 
 from ..models import Channel, Notification
 from ..services import (
@@ -39,16 +39,26 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Channel]:
         # Another project's channel is a 404, for every action.
         return (
-            Channel.objects.filter(project__members=self.request.user)
+            Channel.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("monitors")
             .order_by("id")
         )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.action == "create":
+            context["default_project"] = (
+                api_default_project(self.request)
+                if self.request.user.is_authenticated
+                else None
+            )
+        return context
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or default_project_for(request.user)
+        project = data.pop("project", None) or api_default_project(request)
         with _service_errors():
             channel = channel_create(project=project, **data)
         body = self.get_serializer(channel).data
@@ -91,7 +101,9 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
-        qs = Notification.objects.filter(channel__project__members=self.request.user)
+        qs = Notification.objects.filter(
+            channel__project__in=api_projects(self.request)
+        )
         incident = _int_param(self.request, "incident")
         if incident is not None:
             qs = qs.filter(incident_id=incident)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+from accounts.scope import api_default_project, api_projects
 
 from ..checks import (
     check_fields,
@@ -14,6 +17,7 @@ from ..checks import (
     shown_names,
 )
 from ..models import Incident, Monitor, Project, Region, Tick
+from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
 from .extensions import contributed_fields
 
@@ -126,9 +130,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["project"].queryset = Project.objects.filter(
-                members=request.user
-            )
+            self.fields["project"].queryset = api_projects(request)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.
@@ -136,8 +138,39 @@ class MonitorSerializer(serializers.ModelSerializer):
         fields.update(contributed_fields(self.context.get("request")))
         return fields
 
+    # The header values this request sent: its response may echo them.
+    _sent_headers: Mapping[str, Any] | None = None
+
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)
+
+    def to_representation(self, instance: Monitor) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if "http_headers" in data:
+            # Header values are often credentials (X-Api-Key, Authorization).
+            data["http_headers"] = headers_masked(
+                instance.http_headers or {}, sent=self._sent_headers
+            )
+        return data
+
+    def _resolve_secrets(self, attrs: dict[str, Any]) -> None:
+        """Masked values stand for stored ones; a new origin keeps none."""
+        instance: Monitor | None = self.instance
+        sent = attrs.get("http_headers")
+        if isinstance(sent, Mapping):
+            self._sent_headers = dict(sent)
+        url = attrs.get("url", instance.url if instance else "")
+        try:
+            attrs.update(
+                monitor_secrets_after_edit(
+                    instance,
+                    url=url,
+                    password=attrs.get("auth_password"),
+                    headers=sent,
+                )
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"http_headers": str(exc)}) from None
 
     def validate_url(self, value: str) -> str:
         # What the URL must be depends on the kind: see _validate_check().
@@ -171,11 +204,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         project = attrs.get("project") or (instance.project if instance else None)
         if project is None:
             request = self.context.get("request")
-            project = (
-                Project.objects.filter(members=request.user).order_by("id").first()
-                if request is not None
-                else None
-            )
+            project = api_default_project(request) if request is not None else None
         foreign = sorted(
             c.pk
             for c in attrs["channels"]
@@ -224,6 +253,7 @@ class MonitorSerializer(serializers.ModelSerializer):
         )
         if errors:
             raise serializers.ValidationError(errors)
+        self._resolve_secrets(attrs)
         self._validate_check(attrs)
         return attrs
 

@@ -13,15 +13,12 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.scope import api_default_project, api_projects
 from uptime.pagination import whole_number
 
 from ..models import Incident, Monitor, Region, Tick
 from ..quotas import QuotaExceeded
-from ..services import (
-    monitor_create,
-    monitor_delete,
-    monitor_update,
-)
+from ..services import monitor_create, monitor_delete, monitor_update
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -102,7 +99,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
-            Monitor.objects.filter(project__members=self.request.user)
+            Monitor.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("regions", "channels")
             .order_by("id")
         )
@@ -110,7 +107,9 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: MonitorSerializer) -> None:
         try:
             serializer.instance = monitor_create(
-                user=self.request.user, fields=serializer.validated_data
+                user=self.request.user,
+                fields=serializer.validated_data,
+                project=api_default_project(self.request),
             )
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None
@@ -165,7 +164,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.filter(monitor__project__members=self.request.user)
+        qs = Incident.objects.filter(monitor__project__in=api_projects(self.request))
         params = self.request.query_params
         if params.get("monitor"):
             try:

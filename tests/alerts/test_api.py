@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from alerts.models import Channel, Notification
+from alerts.models import Channel, Notification, mask_url
 from alerts.services import channel_create
 from monitors.models import Project
 from tests.alerts.servers import Receiver
@@ -328,3 +328,9 @@ def test_delivery_log_lists_and_filters_for_members_only(
 def test_unauthenticated_requests_are_refused(client) -> None:
     assert client.get("/api/channels/").status_code in (401, 403)
     assert client.get("/api/notifications/").status_code in (401, 403)
+
+
+def test_mask_url_drops_credentials_in_front_of_the_host() -> None:
+    shown = mask_url("https://hook-user:s3cret-pw@hooks.example:8443/in?token=xyz9")
+    assert shown == "https://hooks.example:8443/…xyz9"
+    assert "s3cret" not in mask_url("https://user:s3cret-pw@h.example")
