@@ -44,16 +44,6 @@ class ChannelViewSet(viewsets.ModelViewSet):
             .order_by("id")
         )
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        if self.action == "create":
-            context["default_project"] = (
-                api_default_project(self.request)
-                if self.request.user.is_authenticated
-                else None
-            )
-        return context
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
