@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from uptime import sanitize
+
 from ..models import Channel, Event, Notification, NotificationStatus
 from ..transports import REGISTRY, TransportError
 from .outbox import enqueue_deliveries
@@ -49,7 +51,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 def _note_channel_error(channel_id: int, message: str, now: datetime) -> None:
     Channel.objects.filter(pk=channel_id).update(
-        last_error=message[:500], last_error_at=now
+        last_error=sanitize.clean_text(message, limit=500), last_error_at=now
     )
 
 
@@ -148,7 +150,8 @@ def notification_deliver(
         )
         return "sent"
 
-    message = error.message[:500]
+    # Receivers write what they like into their answers: stored cleaned.
+    message = sanitize.clean_text(error.message, limit=500)
     delay = backoff_seconds(attempt, error.retry_after)
     give_up_at = notification.give_up_at or done
     if not error.permanent and done + timedelta(seconds=delay) <= give_up_at:

@@ -457,3 +457,17 @@ def test_it_marks_only_the_incidents_that_got_a_reminder(
     hourly.refresh_from_db()
     assert often.last_reminded_at == now
     assert hourly.last_reminded_at is None
+
+
+def test_a_receiver_answer_with_nul_and_bad_utf8_is_stored_escaped(
+    monitor, hook, open_incident, receiver
+) -> None:
+    receiver.default = (410, b"gone\x00\xff", {})
+    open_incident(monitor)
+    n = Notification.objects.get()
+    assert notification_deliver(notification_id=n.pk, enqueue=Queue()) == "failed"
+    n.refresh_from_db()
+    hook.refresh_from_db()
+    assert n.status == "failed"
+    assert "\x00" not in n.last_error and "410" in n.last_error
+    assert "\x00" not in hook.last_error
