@@ -74,10 +74,11 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
         target.close()
 
     # Beat took the dispatcher's schedule from the settings into its database
-    # scheduler and ran it there (it records each run when it stops).
+    # scheduler; nothing else dispatches in this test, so the ticks below are
+    # its runs. (Its run counter is written only when beat syncs, which a
+    # loaded machine may not reach before the test stops it.)
     dispatch = PeriodicTask.objects.get(name="dispatch-due-monitors")
     assert dispatch.task == "monitors.dispatch_due"
-    assert dispatch.total_run_count > 0
     assert Incident.objects.filter(monitor=monitor).count() == 1
     monitor.refresh_from_db()
     assert monitor.status == "up"
