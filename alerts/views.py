@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from monitors.dashboard.timeline import TimelineEntry, register_timeline_provider
 from monitors.dashboard.views import page_projects, render_page
-from monitors.models import Incident
+from monitors.models import Incident, Role
+from monitors.projects import project_require, projects_for
 
 from .forms import ChannelForm
 from .models import Channel, ChannelKind, Event, Notification, NotificationStatus
@@ -57,9 +58,15 @@ def notification_entries(incident: Incident) -> list[TimelineEntry]:
 
 
 def _own_channel(request: HttpRequest, pk: int) -> Channel:
-    return get_object_or_404(
-        Channel.objects.select_related("project"), pk=pk, project__members=request.user
+    """A channel of the user's projects (else 404); managing channels is for
+    admins and owners (else 403): they route alerts and hold secrets."""
+    channel = get_object_or_404(
+        Channel.objects.select_related("project"),
+        pk=pk,
+        project__in=projects_for(user=request.user),
     )
+    project_require(user=request.user, project=channel.project, min_role=Role.ADMIN)
+    return channel
 
 
 @login_required
@@ -75,6 +82,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 def channel_add(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     project = projects[1]
+    project_require(user=request.user, project=project, min_role=Role.ADMIN)
     form = ChannelForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -18,7 +18,16 @@ from uptime import sanitize
 from .checks import tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
-from .models import Monitor, MonitorStatus, Project, Region, Tick, TickStatus
+from .models import (
+    Membership,
+    Monitor,
+    MonitorStatus,
+    Project,
+    Region,
+    Role,
+    Tick,
+    TickStatus,
+)
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -28,15 +37,32 @@ from .signals import (
 log = logging.getLogger(__name__)
 
 
-def project_create_default(*, user: AbstractBaseUser) -> Project:
-    name = f"{user.get_username()}'s project"
-    project = Project.objects.create(name=name[:100], owner=user)
-    project.members.add(user)
+def project_create(
+    *, owner: AbstractBaseUser, name: str, personal: bool = False
+) -> Project:
+    """A new project with its creator as its (first) owner."""
+    with transaction.atomic():
+        project = Project.objects.create(
+            name=name[:100], owner=owner, personal=personal
+        )
+        Membership.objects.create(project=project, user=owner, role=Role.OWNER)
     return project
 
 
+def project_create_default(*, user: AbstractBaseUser) -> Project:
+    return project_create(
+        owner=user, name=f"{user.get_username()}'s project", personal=True
+    )
+
+
 def default_project_for(user: AbstractBaseUser) -> Project:
-    project = Project.objects.filter(members=user).order_by("id").first()
+    """The user's personal project: where their monitors go by default.
+
+    Never another project they joined: whoever invited them must not receive
+    the monitors (and the secrets in their headers) they create without
+    naming a project. Its owner can neither leave it nor be removed.
+    """
+    project = Project.objects.filter(owner=user, personal=True).first()
     if project is None:
         project = project_create_default(user=user)
     return project

@@ -169,6 +169,8 @@ UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=
 UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 # Checks in flight at once in one batch (one worker thread).
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
+# Days an invitation to a project can be accepted; each link works once.
+UPTIME_INVITE_MAX_AGE_DAYS = env_int("UPTIME_INVITE_MAX_AGE_DAYS", 7, minimum=1)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options (issue 5): the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted

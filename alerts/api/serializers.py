@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from monitors.models import Monitor, Project
+from monitors.projects import projects_for
 
 from ..models import CHANNEL_SETTINGS, Channel, Notification
 from ..services import channel_validate
@@ -47,11 +48,11 @@ class ChannelSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["project"].queryset = Project.objects.filter(
-                members=request.user
-            )
+            # Any of the caller's projects; the view answers 403 when the
+            # role is too low, rather than pretending the project is unknown.
+            self.fields["project"].queryset = projects_for(user=request.user)
             self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(
-                project__members=request.user
+                project__in=projects_for(user=request.user)
             )
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:
@@ -83,6 +84,13 @@ class ChannelSerializer(serializers.ModelSerializer):
         project = attrs.get("project") or (instance.project if instance else None)
         if project is None:
             project = self.context.get("default_project")
+            if project is None:
+                raise serializers.ValidationError(
+                    {
+                        "project": "This field is required: you can add "
+                        "channels to more than one project."
+                    }
+                )
         monitors = attrs.get("monitors") or []
         if project is not None:
             foreign = [m.pk for m in monitors if m.project_id != project.pk]

@@ -5,9 +5,13 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from monitors.api.permissions import ProjectRolePermission
+from monitors.models import Project, Role
+from monitors.projects import project_require, projects_for
 from monitors.services import default_project_for
 
 from ..models import Channel, Notification
@@ -18,21 +22,30 @@ from .serializers import ChannelSerializer, NotificationSerializer
 class ChannelViewSet(viewsets.ModelViewSet):
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = (IsAuthenticated, ProjectRolePermission)
+    # Channels receive alerts (and a webhook's secret): admins and owners.
+    write_role = Role.ADMIN
 
     def get_queryset(self) -> QuerySet[Channel]:
         # Another project's channel is a 404, for every action.
         return (
-            Channel.objects.filter(project__members=self.request.user)
+            Channel.objects.filter(project__in=projects_for(user=self.request.user))
             .prefetch_related("monitors")
             .order_by("id")
         )
 
+    def project_of(self, channel: Channel) -> Project:
+        return channel.project
+
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if self.action == "create":
+            # A default only when there is no choice: the personal project.
+            user = self.request.user
+            writable = projects_for(user=user, min_role=Role.ADMIN)
             context["default_project"] = (
-                default_project_for(self.request.user)
-                if self.request.user.is_authenticated
+                default_project_for(user)
+                if user.is_authenticated and writable.count() <= 1
                 else None
             )
         return context
@@ -42,6 +55,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         project = data.pop("project", None) or serializer.context["default_project"]
+        project_require(user=request.user, project=project, min_role=Role.ADMIN)
         channel = channel_create(project=project, **data)
         body = self.get_serializer(channel).data
         # Shown once: the only response that carries the full target and the
@@ -79,7 +93,9 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
-        qs = Notification.objects.filter(channel__project__members=self.request.user)
+        qs = Notification.objects.filter(
+            channel__project__in=projects_for(user=self.request.user)
+        )
         incident = _int_param(self.request, "incident")
         if incident is not None:
             qs = qs.filter(incident_id=incident)

@@ -7,7 +7,9 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from ..checks.options import CHECK_FIELDS, clean_options
-from ..models import Incident, Monitor, MonitorKind, Project, Region, Tick
+from ..models import Incident, Monitor, MonitorKind, Project, Region, Role, Tick
+from ..projects import projects_for
+from ..services import default_project_for
 from ..validators import monitor_settings_errors
 
 
@@ -128,14 +130,14 @@ class MonitorSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            self.fields["project"].queryset = Project.objects.filter(
-                members=request.user
-            )
+            # Any of the caller's projects: a project where the role is too
+            # low for the write is a 403 from the view, not "no such project".
+            self.fields["project"].queryset = projects_for(user=request.user)
             channel_model = Monitor._meta.get_field("channels").related_model
             self.fields[
                 "channels"
             ].child_relation.queryset = channel_model.objects.filter(
-                project__members=request.user
+                project__in=projects_for(user=request.user)
             )
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
@@ -172,19 +174,32 @@ class MonitorSerializer(serializers.ModelSerializer):
             if instance is None and "failure_threshold" not in attrs:
                 attrs["failure_threshold"] = 1
 
+    def _validate_project(self, attrs: dict[str, Any]) -> None:
+        """On create, the project is required once there is a choice.
+
+        Without a project a monitor goes to the caller's personal project,
+        and only when that is the one project they can add monitors to: a
+        project someone else invited them to is never picked for them.
+        """
+        request = self.context.get("request")
+        if self.instance is not None or attrs.get("project") or request is None:
+            return
+        writable = projects_for(user=request.user, min_role=Role.MEMBER)
+        if writable.count() > 1:
+            raise serializers.ValidationError(
+                {
+                    "project": "This field is required: you can add monitors "
+                    "to more than one project."
+                }
+            )
+        attrs["project"] = default_project_for(request.user)
+
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
         if not attrs.get("channels"):
             return
         instance: Monitor | None = self.instance
         project = attrs.get("project") or (instance.project if instance else None)
-        if project is None:
-            request = self.context.get("request")
-            project = (
-                Project.objects.filter(members=request.user).order_by("id").first()
-                if request is not None
-                else None
-            )
         foreign = sorted(
             c.pk
             for c in attrs["channels"]
@@ -196,6 +211,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._validate_project(attrs)
         self._validate_channels(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(

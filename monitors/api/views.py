@@ -11,11 +11,14 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import Incident, Monitor, MonitorStatus, Region, Tick
+from ..models import Incident, Monitor, MonitorStatus, Project, Region, Role, Tick
+from ..projects import project_require, projects_for
 from ..services import default_project_for, monitor_delete
+from .permissions import ProjectRolePermission
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -50,19 +53,25 @@ def _parse_time(request: Request, name: str) -> Any:
 
 class MonitorViewSet(viewsets.ModelViewSet):
     serializer_class = MonitorSerializer
+    permission_classes = (IsAuthenticated, ProjectRolePermission)
+    write_role = Role.MEMBER
 
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
-            Monitor.objects.filter(project__members=self.request.user)
+            Monitor.objects.filter(project__in=projects_for(user=self.request.user))
             .prefetch_related("regions", "channels")
             .order_by("id")
         )
+
+    def project_of(self, monitor: Monitor) -> Project:
+        return monitor.project
 
     @transaction.atomic
     def perform_create(self, serializer: MonitorSerializer) -> None:
         project = serializer.validated_data.get("project") or default_project_for(
             self.request.user
         )
+        project_require(user=self.request.user, project=project, min_role=Role.MEMBER)
         regions = serializer.validated_data.pop("regions", None)
         if regions is None:
             regions = list(Region.objects.filter(active=True))
@@ -77,6 +86,12 @@ class MonitorViewSet(viewsets.ModelViewSet):
     @transaction.atomic
     def perform_update(self, serializer: MonitorSerializer) -> None:
         before: Monitor = serializer.instance
+        moved_to = serializer.validated_data.get("project")
+        if moved_to is not None and moved_to.pk != before.project_id:
+            # Moving a monitor writes into the other project as well.
+            project_require(
+                user=self.request.user, project=moved_to, min_role=Role.MEMBER
+            )
         was_enabled = before.enabled
         old = (before.url, before.interval_seconds, before.kind)
         monitor = serializer.save()
@@ -136,7 +151,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.filter(monitor__project__members=self.request.user)
+        qs = Incident.objects.filter(
+            monitor__project__in=projects_for(user=self.request.user)
+        )
         params = self.request.query_params
         if params.get("monitor"):
             try:
