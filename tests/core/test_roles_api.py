@@ -1,0 +1,243 @@
+"""Roles in the API: reads for every member, writes by role, 404 outside."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+
+from alerts.models import Channel
+from alerts.services import channel_create
+from monitors.members import invitation_accept, invitation_create
+from monitors.models import Monitor, Project, Role
+from monitors.projects import project_require, project_role, projects_for
+from tests.conftest import api_client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def channel(project: Project) -> Channel:
+    return channel_create(
+        project=project, name="Ops", kind="email", target="ops@example.com"
+    )
+
+
+def _monitor_create(client, project: Project) -> int:  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/monitors/",
+        {"name": "New", "url": "https://new.example/", "project": project.pk},
+        format="json",
+    ).status_code
+
+
+def _monitor_edit(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.patch(
+        f"/api/monitors/{monitor.pk}/", {"name": "Renamed"}, format="json"
+    ).status_code
+
+
+def _monitor_pause(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.patch(
+        f"/api/monitors/{monitor.pk}/", {"enabled": False}, format="json"
+    ).status_code
+
+
+def _monitor_delete(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.delete(f"/api/monitors/{monitor.pk}/").status_code
+
+
+def _channel_create(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/channels/",
+        {
+            "name": "Mail",
+            "kind": "email",
+            "target": "a@example.com",
+            "project": project.pk,
+        },
+        format="json",
+    ).status_code
+
+
+def _channel_edit(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.patch(
+        f"/api/channels/{channel.pk}/", {"name": "Renamed"}, format="json"
+    ).status_code
+
+
+def _channel_delete(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return client.delete(f"/api/channels/{channel.pk}/").status_code
+
+
+def _monitor_create_action(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+    return _monitor_create(client, project)
+
+
+ACTIONS = {
+    "monitor.create": _monitor_create_action,
+    "monitor.edit": _monitor_edit,
+    "monitor.pause": _monitor_pause,
+    "monitor.delete": _monitor_delete,
+    "channel.create": _channel_create,
+    "channel.edit": _channel_edit,
+    "channel.delete": _channel_delete,
+}
+OK = {"monitor.create": 201, "channel.create": 201, "monitor.delete": 204}
+OK_DELETE = {"channel.delete": 204}
+
+# role -> the actions it may take; every other action is a 403.
+ALLOWED = {
+    Role.VIEWER: set(),
+    Role.MEMBER: {"monitor.create", "monitor.edit", "monitor.pause", "monitor.delete"},
+    Role.ADMIN: set(ACTIONS),
+    Role.OWNER: set(ACTIONS),
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [(role, action) for role in ALLOWED for action in ACTIONS],
+)
+def test_it_allows_each_write_to_the_roles_that_may_do_it(
+    role, action, make_member, project, make_monitor, channel
+) -> None:  # type: ignore[no-untyped-def]
+    user = make_member(role)
+    monitor = make_monitor()
+    status = ACTIONS[action](api_client_for(user), project, monitor, channel)
+    if action in ALLOWED[role]:
+        assert status == {**OK, **OK_DELETE}.get(action, 200), (role, action)
+    else:
+        assert status == 403, (role, action)
+        monitor.refresh_from_db()
+        channel.refresh_from_db()
+        assert monitor.name == "Shop" and monitor.enabled
+        assert channel.name == "Ops"
+        assert Monitor.objects.filter(project=project).count() == 1
+        assert Channel.objects.filter(project=project).count() == 1
+
+
+def test_a_viewer_reads_monitors_incidents_channels_and_the_log(
+    make_member, make_monitor, channel
+) -> None:
+    monitor = make_monitor()
+    client = api_client_for(make_member(Role.VIEWER))
+    assert client.get(f"/api/monitors/{monitor.pk}/").status_code == 200
+    assert client.get(f"/api/monitors/{monitor.pk}/ticks/").status_code == 200
+    assert client.get("/api/incidents/").status_code == 200
+    assert client.get(f"/api/channels/{channel.pk}/").status_code == 200
+    assert client.get("/api/notifications/").status_code == 200
+    assert client.post(f"/api/channels/{channel.pk}/test/").status_code == 403
+
+
+def test_an_outsider_still_gets_404_not_403(
+    outsider_api, make_monitor, channel
+) -> None:
+    monitor = make_monitor()
+    assert outsider_api.get(f"/api/monitors/{monitor.pk}/").status_code == 404
+    assert outsider_api.delete(f"/api/monitors/{monitor.pk}/").status_code == 404
+    assert outsider_api.delete(f"/api/channels/{channel.pk}/").status_code == 404
+
+
+def test_a_member_cannot_move_a_monitor_into_a_project_they_only_view(
+    make_member, make_monitor, outsider
+) -> None:
+    member = make_member(Role.MEMBER)
+    theirs = Project.objects.get(owner=outsider)
+    invitation, _ = invitation_create(
+        project=theirs, created_by=outsider, invitee=member.username, role="viewer"
+    )
+    invitation_accept(invitation=invitation, user=member)
+    monitor = make_monitor()
+    response = api_client_for(member).patch(
+        f"/api/monitors/{monitor.pk}/", {"project": theirs.pk}, format="json"
+    )
+    assert response.status_code == 403
+    monitor.refresh_from_db()
+    assert monitor.project_id != theirs.pk
+
+
+def test_the_unsolicited_member_attack_no_longer_works(
+    owner: User, outsider: User, regions
+) -> None:
+    """mallory cannot put alice in her project; alice's monitor stays hers."""
+    attacker = api_client_for(outsider)
+    trap = Project.objects.get(owner=outsider)
+    # The old direct add is gone: the form answers with an invitation only.
+    invitation, _ = invitation_create(
+        project=trap, created_by=outsider, invitee=owner.username, role="member"
+    )
+    assert project_role(user=owner, project=trap) is None
+    assert not trap.members.filter(pk=owner.pk).exists()
+
+    victim = api_client_for(owner)
+    response = victim.post(
+        "/api/monitors/",
+        {
+            "name": "Billing",
+            "url": "https://billing.example/",
+            "http_headers": {"Authorization": "Bearer s3cret"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    own = Project.objects.get(owner=owner, personal=True)
+    assert response.json()["project"] == own.pk
+    assert attacker.get(f"/api/monitors/{response.json()['id']}/").status_code == 404
+    assert invitation.accepted_at is None
+
+
+def test_with_two_projects_create_requires_the_project_field(
+    owner: User, outsider: User, regions
+) -> None:
+    theirs = Project.objects.get(owner=outsider)
+    invitation, _ = invitation_create(
+        project=theirs, created_by=outsider, invitee=owner.email, role="admin"
+    )
+    invitation_accept(invitation=invitation, user=owner)
+    client = api_client_for(owner)
+    monitor = client.post(
+        "/api/monitors/", {"name": "X", "url": "https://x.example/"}, format="json"
+    )
+    assert monitor.status_code == 400
+    assert "project" in monitor.json()
+    channel = client.post(
+        "/api/channels/",
+        {"name": "Mail", "kind": "email", "target": "a@example.com"},
+        format="json",
+    )
+    assert channel.status_code == 400
+    assert "project" in channel.json()
+    assert not Monitor.objects.filter(name="X").exists()
+    own = Project.objects.get(owner=owner, personal=True)
+    named = client.post(
+        "/api/monitors/",
+        {"name": "X", "url": "https://x.example/", "project": own.pk},
+        format="json",
+    )
+    assert named.status_code == 201
+
+
+def test_a_viewer_elsewhere_still_creates_in_their_personal_project(
+    owner: User, outsider: User, regions
+) -> None:
+    theirs = Project.objects.get(owner=outsider)
+    invitation, _ = invitation_create(
+        project=theirs, created_by=outsider, invitee=owner.username, role="viewer"
+    )
+    invitation_accept(invitation=invitation, user=owner)
+    response = api_client_for(owner).post(
+        "/api/monitors/", {"name": "X", "url": "https://x.example/"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["project"] == Project.objects.get(owner=owner).pk
+
+
+def test_the_rules_module_answers_role_questions(make_member, project) -> None:
+    viewer = make_member(Role.VIEWER)
+    assert project_role(user=viewer, project=project) == Role.VIEWER
+    assert project in projects_for(user=viewer)
+    assert project not in projects_for(user=viewer, min_role=Role.MEMBER)
+    assert project_require(user=viewer, project=project, min_role=Role.VIEWER)
+    with pytest.raises(PermissionDenied):
+        project_require(user=viewer, project=project, min_role=Role.MEMBER)
