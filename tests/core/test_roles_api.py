@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.test import Client
+from django.urls import reverse
 
 from alerts.models import Channel
 from alerts.services import channel_create
@@ -157,21 +159,23 @@ def test_a_member_cannot_move_a_monitor_into_a_project_they_only_view(
     assert monitor.project_id != theirs.pk
 
 
-def test_the_unsolicited_member_attack_no_longer_works(
-    owner: User, outsider: User, regions
-) -> None:
-    """mallory cannot put alice in her project; alice's monitor stays hers."""
-    attacker = api_client_for(outsider)
-    trap = Project.objects.get(owner=outsider)
-    # The old direct add is gone: the form answers with an invitation only.
-    invitation, _ = invitation_create(
-        project=trap, created_by=outsider, invitee=owner.username, role="member"
-    )
-    assert project_role(user=owner, project=trap) is None
-    assert not trap.members.filter(pk=owner.pk).exists()
+def test_the_unsolicited_member_attack_no_longer_works(outsider: User, regions) -> None:
+    """mallory cannot put a newer user in her project and receive their monitor.
 
-    victim = api_client_for(owner)
-    response = victim.post(
+    Her project is older (a lower id) than the victim's, which is what made
+    the old "lowest id" default pick it.
+    """
+    trap = Project.objects.get(owner=outsider)
+    victim = User.objects.create_user("victor", "victor@example.com", "pw-vic-123!")
+    attacker = Client()
+    attacker.force_login(outsider)
+    # The old direct add, then the invitation that replaced it.
+    attacker.post(reverse("dashboard:project"), {"action": "member", "user": "victor"})
+    attacker.post(reverse("dashboard:invitation_create"), {"invitee": "victor"})
+    assert project_role(user=victim, project=trap) is None
+    assert not trap.members.filter(pk=victim.pk).exists()
+
+    response = api_client_for(victim).post(
         "/api/monitors/",
         {
             "name": "Billing",
@@ -181,10 +185,10 @@ def test_the_unsolicited_member_attack_no_longer_works(
         format="json",
     )
     assert response.status_code == 201, response.json()
-    own = Project.objects.get(owner=owner, personal=True)
+    own = Project.objects.get(owner=victim, personal=True)
     assert response.json()["project"] == own.pk
-    assert attacker.get(f"/api/monitors/{response.json()['id']}/").status_code == 404
-    assert invitation.accepted_at is None
+    monitor_url = f"/api/monitors/{response.json()['id']}/"
+    assert api_client_for(outsider).get(monitor_url).status_code == 404
 
 
 def test_with_two_projects_create_requires_the_project_field(
