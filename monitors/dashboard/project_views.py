@@ -262,7 +262,11 @@ def invitation_respond(request: HttpRequest, pk: int, answer: str) -> HttpRespon
             request, f"Invitation to “{invitation.project.name}” declined."
         )
         return redirect("dashboard:invitations")
-    member_services.invitation_accept(invitation=invitation, user=request.user)
+    try:
+        member_services.invitation_accept(invitation=invitation, user=request.user)
+    except ValidationError as exc:  # used or revoked a moment ago
+        messages.error(request, _error_text(exc))
+        return redirect("dashboard:invitations")
     return _joined(request, invitation)
 
 
