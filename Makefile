@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv venv-dev services browser lint bench bench-dashboard clean
+.PHONY: run test test-fast venv venv-dev requirements services browser lint bench bench-dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,23 +15,48 @@ venv: $(BIN)/python
 venv-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 
+# Every package pinned, pip and setuptools included (pip-tools needs them);
+# extras stripped so requirements.txt also works as a constraints file.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make requirements" $(BIN)/pip-compile \
+	--quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(UPGRADE)
+
+## Re-pin requirements.txt and requirements-dev.txt after editing the .in files
+## (existing pins are kept; UPGRADE="--upgrade-package NAME" moves one)
+requirements: venv-dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
+
 services:
 	@bash scripts/ensure-services.sh
 
 browser:
 	@bash scripts/ensure-chromium.sh
 
-## Set up and run web, beat, the alert worker and the check workers (SQLite,
-## local Redis, one "local" region) on http://127.0.0.1:8000
-run: venv services
+# pytest over tests/ with extra arguments; a run that collects no tests
+# (exit 5) fails, so a broken selection is never mistaken for green.
+define pytest_nonempty
+$(BIN)/python -m pytest tests -p no:cacheprovider $(1); status=$$?; \
+if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+exit $$status
+endef
+
+## Set up and run web, beat, the alert worker and the check workers (local
+## PostgreSQL database uptime_dev, local Redis, one "local" region) on
+## http://127.0.0.1:8000. honcho is a development requirement.
+run: venv-dev services
+	$(BIN)/python manage.py create_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho -f Procfile.dev start
 
 ## Lint, format check and the whole test suite against real PostgreSQL and Redis
 test: venv-dev services browser lint
-	$(BIN)/python -m pytest tests -p no:cacheprovider; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
-	exit $$status
+	$(call pytest_nonempty,)
+
+## The inner loop: every test but the browser ones and those starting worker
+## processes (markers browser and e2e); no lint
+test-fast: venv-dev services
+	$(call pytest_nonempty,-m "not e2e and not browser")
 
 lint: venv-dev
 	$(BIN)/ruff check .
@@ -45,4 +70,4 @@ bench-dashboard: venv-dev services
 	$(BIN)/python bench/dashboard.py
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3*
+	rm -rf $(VENV) staticfiles

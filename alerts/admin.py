@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -15,10 +18,19 @@ from .models import (
     Notification,
     NotificationStatus,
 )
-from .services import channel_send_test, notification_retry
+from .services import (
+    channel_clean,
+    channel_create,
+    channel_delete,
+    channel_send_test,
+    channel_update,
+    notification_retry,
+)
 
 
 class ChannelForm(forms.ModelForm):
+    """Parses the admin's input; the channel services hold the rules."""
+
     class Meta:
         model = Channel
         fields = (
@@ -31,12 +43,34 @@ class ChannelForm(forms.ModelForm):
             "keep the current one; a new webhook gets a generated one.",
         }
 
-    def clean(self) -> dict:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.kind != ChannelKind.EMAIL:
+            # A Slack or webhook URL carries its credentials: shown masked,
+            # and an empty field keeps it, as on the dashboard.
+            target = self.fields["target"]
+            target.required = False
+            target.help_text = (
+                f"Now {self.instance.masked_target}. Leave empty to keep it."
+            )
+            self.initial["target"] = ""
+
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
-        # An empty password field means "unchanged", not "remove the secret".
-        if not data.get("secret") and self.instance.pk:
-            data["secret"] = self.instance.secret
+        # Here rather than at save, so that errors show by their fields.
+        channel = self.instance if self.instance.pk else None
+        project = channel.project if channel else data.get("project")
+        if project is not None:
+            try:
+                channel_clean(project=project, channel=channel, values=_settings(data))
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, messages)
         return data
+
+
+def _settings(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: data[name] for name in CHANNEL_SETTINGS if name in data}
 
 
 @admin.action(description="Send a test message")
@@ -78,16 +112,38 @@ class ChannelAdmin(ProjectScopedAdmin):
     def shown_target(self, obj: Channel) -> str:
         return obj.masked_target
 
-    def save_model(self, request, obj: Channel, form, change: bool) -> None:  # type: ignore[no-untyped-def]
-        if obj.kind == ChannelKind.WEBHOOK and not obj.secret:
-            from .models import generate_secret
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        fixed = ("kind", "project") if obj is not None else ()
+        return (*self.readonly_fields, *fixed)
 
-            obj.secret = generate_secret()
+    def save_form(self, request, form, change: bool) -> Channel:  # type: ignore[no-untyped-def]
+        """Write through the channel services (the admin saves what this
+        returns), so the admin keeps the API's and the dashboard's rules."""
+        values = _settings(form.cleaned_data)
+        if change:
+            return channel_update(channel=form.instance, **values)
+        channel = channel_create(project=form.cleaned_data["project"], **values)
+        if channel.kind == ChannelKind.WEBHOOK and not values.get("secret"):
             messages.info(
                 request,
-                f"Signing secret for {obj.name} (shown once): {obj.secret}",
+                f"Signing secret for {channel.name} (shown once): {channel.secret}",
             )
-        super().save_model(request, obj, form, change)
+        return channel
+
+    def save_model(self, request, obj: Channel, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        pass  # save_form has saved it
+
+    def save_related(self, request, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
+        # The monitors were set by the service; only inline formsets remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Channel) -> None:
+        channel_delete(channel=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for channel in queryset:
+            channel_delete(channel=channel)
 
 
 @admin.action(description="Retry delivery")

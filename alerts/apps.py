@@ -8,4 +8,14 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # alerts plugs into monitors' extension points; monitors never
+        # imports alerts.
+        from monitors.api.extensions import register_monitor_field
+        from monitors.timeline import register_timeline_provider
+
         from . import receivers  # noqa: F401
+        from .api.fields import channels_field
+        from .timeline import notification_entries
+
+        register_monitor_field("channels", channels_field)
+        register_timeline_provider(notification_entries)

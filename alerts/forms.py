@@ -3,20 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from monitors.dashboard.forms import DescribedErrorsMixin
 from monitors.models import Monitor, Project
+from uptime.forms import DescribedErrorsMixin
 
 from .models import CHANNEL_SETTINGS, Channel, ChannelKind
-from .services import channel_validate
+from .services import REMINDER_MINUTES_MAX
 
 
 class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
-    """Add and edit a channel, with the API's rules (``channel_validate``).
+    """Add and edit a channel. It parses and renders; the view hands the
+    values to ``channel_create``/``channel_update``, which hold the rules
+    and whose errors the view shows here (``add_service_errors``).
 
     The target of a Slack or webhook channel carries its credentials, so an
-    edit shows it masked and keeps it unless a new one is typed.
+    edit shows it masked, and an empty one keeps it.
     """
 
     monitors = forms.ModelMultipleChoiceField(
@@ -54,7 +55,9 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             project=project
         ).order_by("name", "id")
         self.fields["secret"].required = False
-        self.fields["reminder_minutes"].widget.attrs.update(min=1, max=10080)
+        self.fields["reminder_minutes"].widget.attrs.update(
+            min=1, max=REMINDER_MINUTES_MAX
+        )
         if self.instance.pk:
             self.fields["kind"].disabled = True
             self.fields["kind"].help_text = "Fixed once created."
@@ -70,35 +73,3 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
         elif not self.is_bound:
             self.initial.setdefault("kind", ChannelKind.EMAIL)
             self.initial.setdefault("monitors", list(self.fields["monitors"].queryset))
-
-    def clean_reminder_minutes(self) -> int | None:
-        value = self.cleaned_data.get("reminder_minutes")
-        if value is not None and not 1 <= value <= 10080:
-            raise ValidationError("Between 1 and 10080 minutes (a week).")
-        return value
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.instance.pk:
-            data["kind"] = self.instance.kind
-            if not data.get("target"):
-                data["target"] = self.instance.target
-            if not data.get("secret"):
-                data["secret"] = self.instance.secret
-        kind = data.get("kind")
-        if kind and "target" not in self.errors:
-            try:
-                channel_validate(
-                    kind=kind,
-                    target=(data.get("target") or "").strip(),
-                    secret=data.get("secret") or None,
-                )
-            except ValidationError as exc:
-                for field, messages in exc.message_dict.items():
-                    if field in self.fields and field not in self.errors:
-                        self.add_error(field, messages)
-                    elif field not in self.fields:
-                        self.add_error(None, messages)
-        if data.get("target"):
-            data["target"] = data["target"].strip()
-        return data

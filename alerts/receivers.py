@@ -37,20 +37,12 @@ def link_default_channels(
         services.monitor_link_default_channels(monitor=instance)
 
 
+@receiver(signals.certificate_expiring)
 def write_certificate_notifications(
     sender: Any, monitor: Monitor, days_left: int, not_after: Any, **kwargs: Any
 ) -> None:
     services.notifications_for_certificate(
         monitor=monitor, days_left=days_left, not_after=not_after
-    )
-
-
-# Sent by the TLS check kind when it exists (added by another part).
-_certificate_expiring = getattr(signals, "certificate_expiring", None)
-if _certificate_expiring is not None:
-    _certificate_expiring.connect(
-        write_certificate_notifications,
-        dispatch_uid="alerts.write_certificate_notifications",
     )
 
 

@@ -1,60 +1,22 @@
-"""Channel pages of the dashboard, and the incident timeline's alert entries."""
+"""Channel pages of the dashboard: they call the channel services and show
+their errors on the form."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from monitors.dashboard.timeline import TimelineEntry, register_timeline_provider
-from monitors.dashboard.views import page_projects, render_page
-from monitors.models import Incident, Role
+from monitors.models import Role
 from monitors.projects import project_require, projects_for
+from uptime.pages import page_projects, render_page
 
+from . import services
 from .forms import ChannelForm
-from .models import Channel, ChannelKind, Event, Notification, NotificationStatus
-from .services import channel_create, channel_send_test
-
-_EVENT_TITLES = {
-    Event.INCIDENT_OPENED: "Down alert",
-    Event.INCIDENT_RESOLVED: "Recovery alert",
-    Event.INCIDENT_REMINDER: "Reminder",
-}
-
-
-@register_timeline_provider
-def notification_entries(incident: Incident) -> list[TimelineEntry]:
-    """Each notification sent for the incident, with its result."""
-    rows = (
-        Notification.objects.filter(incident=incident)
-        .select_related("channel")
-        .order_by("created_at", "id")
-    )
-    entries = []
-    for n in rows:
-        title = (
-            f"{_EVENT_TITLES.get(n.event, n.event)} to {n.channel.name} "
-            f"({n.channel.get_kind_display()})"
-        )
-        if n.status == NotificationStatus.SENT:
-            ok, detail = True, f"Delivered after {n.attempts} attempt(s)."
-        elif n.status == NotificationStatus.FAILED:
-            ok, detail = False, n.last_error or "Failed."
-        else:
-            ok, detail = None, "Pending" + (f": {n.last_error}" if n.last_error else "")
-        entries.append(
-            TimelineEntry(
-                at=n.sent_at or n.created_at,
-                kind="notification",
-                title=title,
-                detail=detail,
-                ok=ok,
-            )
-        )
-    return entries
+from .models import Channel, ChannelKind, Notification, NotificationStatus
 
 
 def _own_channel(request: HttpRequest, pk: int) -> Channel:
@@ -84,19 +46,13 @@ def channel_add(request: HttpRequest) -> HttpResponse:
     project = projects[1]
     project_require(user=request.user, project=project, min_role=Role.ADMIN)
     form = ChannelForm(request.POST or None, project=project)
+    channel = None
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        monitors = data.pop("monitors", [])
-        with transaction.atomic():
-            channel = channel_create(
-                project=project,
-                name=data.pop("name"),
-                kind=data.pop("kind"),
-                target=data.pop("target"),
-                secret=data.pop("secret") or None,
-                monitors=monitors,
-                **data,
-            )
+        try:
+            channel = services.channel_create(project=project, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    if channel is not None:
         if channel.kind == ChannelKind.WEBHOOK:
             # Rendered, not redirected: the secret must not travel in a
             # message cookie. It is shown this once.
@@ -117,11 +73,21 @@ def channel_add(request: HttpRequest) -> HttpResponse:
 @login_required
 def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _own_channel(request, pk)
-    form = ChannelForm(request.POST or None, instance=channel, project=channel.project)
+    # The form gets its own copy: binding changes the instance it holds, and
+    # the page still shows the stored channel when the form has errors.
+    form = ChannelForm(
+        request.POST or None,
+        instance=_own_channel(request, pk),
+        project=channel.project,
+    )
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Channel saved.")
-        return redirect("alerts:channels")
+        try:
+            services.channel_update(channel=channel, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, "Channel saved.")
+            return redirect("alerts:channels")
     log = list(
         Notification.objects.filter(channel=channel)
         .select_related("incident__monitor")
@@ -140,7 +106,7 @@ def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _own_channel(request, pk)
     if request.method == "POST":
         name = channel.name
-        channel.delete()
+        services.channel_delete(channel=channel)
         messages.success(request, f"Channel “{name}” deleted.")
         return redirect("alerts:channels")
     return render_page(request, "alerts/channel_delete.html", {"channel": channel})
@@ -150,7 +116,7 @@ def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _own_channel(request, pk)
-    notification = channel_send_test(channel=channel)
+    notification = services.channel_send_test(channel=channel)
     if notification.status == NotificationStatus.SENT:
         messages.success(request, f"Test message sent to “{channel.name}”.")
     else:

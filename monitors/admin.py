@@ -11,21 +11,26 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from .checks.options import CHECK_FIELDS
-from .forms import CheckOptionsFormMixin
+from .checks import option_names, shown_names
+from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
 from .models import (
     Incident,
     Invitation,
     Membership,
     Monitor,
-    MonitorKind,
     Project,
     Region,
     Role,
     Tick,
 )
 from .projects import project_role, projects_for, role_at_least
-from .services import monitor_delete
+from .services import (
+    monitor_create,
+    monitor_delete,
+    monitor_pause,
+    monitor_resume,
+    monitor_update,
+)
 
 
 class NoCountPaginator(Paginator):
@@ -221,7 +226,7 @@ def pause_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor.pause()
+        monitor_pause(user=request.user, monitor=monitor)
 
 
 @admin.action(description="Resume selected monitors")
@@ -229,36 +234,43 @@ def resume_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor.resume()
+        monitor_resume(user=request.user, monitor=monitor)
+
+
+# The monitor's own settings (the check kinds' options follow, per kind).
+_GENERAL_FIELDS = (
+    "project",
+    "name",
+    "kind",
+    "url",
+    "enabled",
+    "show_on_status_page",
+    "interval_seconds",
+    "timeout_seconds",
+    "degraded_threshold_ms",
+    "regions",
+    "failure_threshold",
+    "recovery_threshold",
+    "region_quorum",
+)
+
+_STATE_FIELDS = (
+    "status",
+    "last_checked_at",
+    "last_response_time_ms",
+    "cert_expires_at",
+    "cert_issuer",
+    "created_at",
+)
 
 
 class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
-    """Kind-aware validation shared with the API (monitors/checks/options.py);
-    the basic-auth password is write-only."""
+    """Kind-aware validation shared with the API (the kinds' declarations in
+    monitors/checks/); the basic-auth password is write-only."""
 
     class Meta:
         model = Monitor
-        fields = (
-            "project",
-            "name",
-            "kind",
-            "url",
-            "enabled",
-            "interval_seconds",
-            "timeout_seconds",
-            "degraded_threshold_ms",
-            "regions",
-            "failure_threshold",
-            "recovery_threshold",
-            "region_quorum",
-            *CHECK_FIELDS,
-            "follow_redirects",
-            "max_redirects",
-            "verify_tls",
-            "keyword_mode",
-            "dns_expected",
-            "heartbeat_grace_seconds",
-        )
+        fields = tuple(dict.fromkeys((*_GENERAL_FIELDS, *option_names())))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -283,103 +295,48 @@ class MonitorAdmin(ProjectScopedAdmin):
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
-    readonly_fields = (
-        "status",
-        "last_checked_at",
-        "last_response_time_ms",
-        "created_at",
-        "ping_url",
-        "last_ping_at",
-        "cert_expires_at",
-        "cert_issuer",
-    )
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "project",
-                    "name",
-                    "kind",
-                    "url",
-                    "enabled",
-                    "show_on_status_page",
-                    "interval_seconds",
-                    "timeout_seconds",
-                    "degraded_threshold_ms",
-                    "regions",
-                    "failure_threshold",
-                    "recovery_threshold",
-                    "region_quorum",
-                )
-            },
-        ),
-        (
-            "HTTP(S)",
-            {
-                "fields": (
-                    "http_method",
-                    "http_headers",
-                    "http_body",
-                    "auth_username",
-                    "auth_password",
-                    "clear_auth_password",
-                    "accepted_status_codes",
-                    "follow_redirects",
-                    "max_redirects",
-                    "verify_tls",
-                    "keyword",
-                    "keyword_mode",
-                    "json_path",
-                )
-            },
-        ),
-        ("DNS", {"fields": ("dns_record_type", "dns_expected", "dns_resolver")}),
-        (
-            "Heartbeat",
-            {"fields": ("heartbeat_grace_seconds", "ping_url", "last_ping_at")},
-        ),
-        (
-            "State",
-            {
-                "fields": (
-                    "status",
-                    "last_checked_at",
-                    "last_response_time_ms",
-                    "cert_expires_at",
-                    "cert_issuer",
-                    "created_at",
-                )
-            },
-        ),
-    )
+    readonly_fields = (*_STATE_FIELDS, *shown_names())
+
+    def get_fieldsets(
+        self, request: HttpRequest, obj: Monitor | None = None
+    ) -> tuple[tuple[str | None, dict[str, Any]], ...]:
+        # One section per check kind, from its declaration; read when shown,
+        # so a kind added to the registry needs no change here.
+        available = {*self.form.base_fields, *self.readonly_fields}
+        return (
+            (None, {"fields": _GENERAL_FIELDS}),
+            *(
+                (kind.label, {"fields": tuple(names)})
+                for kind, names in kind_sections(available)
+            ),
+            ("State", {"fields": _STATE_FIELDS}),
+        )
+
     actions = (pause_monitors, resume_monitors)
 
     def delete_model(self, request: HttpRequest, obj: Monitor) -> None:
-        monitor_delete(monitor=obj)
+        monitor_delete(user=request.user, monitor=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for monitor in self.writable(request, queryset):
-            monitor_delete(monitor=monitor)
+            monitor_delete(user=request.user, monitor=monitor)
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool
     ) -> None:  # type: ignore[no-untyped-def]
-        from django.utils import timezone
-
-        if not change or {"url", "kind", "interval_seconds", "enabled"} & set(
-            form.changed_data
-        ):
-            obj.next_check_at = timezone.now() if obj.enabled else None
-        super().save_model(request, obj, form, change)
+        values = monitor_form_values(form)
+        if change:
+            monitor_update(user=request.user, monitor=obj, fields=values)
+        else:
+            obj.pk = monitor_create(user=request.user, fields=values).pk
+        # The admin logs and redirects with ``obj``: make it the stored row.
+        obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
-        super().save_related(request, form, formsets, change)
-        monitor = form.instance
-        if monitor.kind == MonitorKind.HEARTBEAT and monitor.regions.count() > 1:
-            # A heartbeat is evaluated from the database: one region is enough
-            # (and quorum 1 is what it means), as the API does.
-            monitor.regions.set([monitor.regions.order_by("code").first()])
+        # The services set the regions (a heartbeat keeps one); the form's
+        # save_m2m() would write the posted ones back over them.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(Tick)

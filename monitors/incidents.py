@@ -1,4 +1,4 @@
-"""The incident state machine (DESIGN.md step 4).
+"""The incident state machine.
 
 Called inside the transaction that stores ticks, with the monitors locked.
 
@@ -36,9 +36,8 @@ def _recent_ticks(
 ) -> dict[tuple[int, int], list[TickRow]]:
     """Latest ticks per (monitor, region), newest first, in one query.
 
-    On PostgreSQL a LATERAL join walks the unique (monitor, region,
-    scheduled_at) index backwards, LIMIT k per pair: cost does not grow with
-    the tick table.
+    A LATERAL join walks the unique (monitor, region, scheduled_at) index
+    backwards, LIMIT k per pair: cost does not grow with the tick table.
     """
     pairs = [
         (m.pk, r, max(m.failure_threshold, m.recovery_threshold), since[m.pk])
@@ -49,36 +48,25 @@ def _recent_ticks(
     if not pairs:
         return out
     fields = ["status", "error", "message", "status_code", "scheduled_at", "checked_at"]
-    if connection.vendor == "postgresql":
-        values = ", ".join(
-            ["(%s::bigint, %s::bigint, %s::int, %s::timestamptz)"] * len(pairs)
-        )
-        params: list[Any] = [v for pair in pairs for v in pair]
-        sql = f"""
-            SELECT p.monitor_id, p.region_id, t.{", t.".join(fields)}
-            FROM (VALUES {values}) AS p(monitor_id, region_id, k, since)
-            CROSS JOIN LATERAL (
-                SELECT {", ".join(fields)} FROM {Tick._meta.db_table}
-                WHERE monitor_id = p.monitor_id AND region_id = p.region_id
-                  AND scheduled_at >= p.since
-                ORDER BY scheduled_at DESC LIMIT p.k
-            ) t
-            ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for row in cursor.fetchall():
-                out[(row[0], row[1])].append(dict(zip(fields, row[2:], strict=True)))
-        return out
-    for monitor_id, region_id, k, since_at in pairs:
-        rows = (
-            Tick.objects.filter(
-                monitor_id=monitor_id, region_id=region_id, scheduled_at__gte=since_at
-            )
-            .order_by("-scheduled_at")
-            .values(*fields)[:k]
-        )
-        out[(monitor_id, region_id)] = list(rows)
+    values = ", ".join(
+        ["(%s::bigint, %s::bigint, %s::int, %s::timestamptz)"] * len(pairs)
+    )
+    params: list[Any] = [v for pair in pairs for v in pair]
+    sql = f"""
+        SELECT p.monitor_id, p.region_id, t.{", t.".join(fields)}
+        FROM (VALUES {values}) AS p(monitor_id, region_id, k, since)
+        CROSS JOIN LATERAL (
+            SELECT {", ".join(fields)} FROM {Tick._meta.db_table}
+            WHERE monitor_id = p.monitor_id AND region_id = p.region_id
+              AND scheduled_at >= p.since
+            ORDER BY scheduled_at DESC LIMIT p.k
+        ) t
+        ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            out[(row[0], row[1])].append(dict(zip(fields, row[2:], strict=True)))
     return out
 
 

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .checks import DEFAULT_KIND, kind_choices
+
 
 def _token() -> str:
     return secrets.token_urlsafe(24)
@@ -183,10 +185,14 @@ class MonitorStatus(models.TextChoices):
 
 
 class MonitorKind(models.TextChoices):
-    HTTP = "http", "HTTP(S)"
-    TCP = "tcp", "TCP port"
-    DNS = "dns", "DNS"
-    HEARTBEAT = "heartbeat", "Heartbeat"
+    """Names of the built-in kinds, for code that treats one specially (the
+    heartbeat's ping URL). Monitor.kind's choices and labels come from the
+    kinds' own declarations (``monitors.checks.REGISTRY``)."""
+
+    HTTP = "http"
+    TCP = "tcp"
+    DNS = "dns"
+    HEARTBEAT = "heartbeat"
 
 
 class HttpMethod(models.TextChoices):
@@ -218,9 +224,9 @@ class Monitor(models.Model):
         Project, on_delete=models.CASCADE, related_name="monitors"
     )
     name = models.CharField(max_length=200)
-    kind = models.CharField(
-        max_length=10, choices=MonitorKind.choices, default=MonitorKind.HTTP
-    )
+    # Choices read from the registry each time they are used, so a kind
+    # registered there is accepted everywhere without a change here.
+    kind = models.CharField(max_length=10, choices=kind_choices, default=DEFAULT_KIND)
     # The target: an http(s) URL, tcp://host:port, or a DNS name to query;
     # empty for heartbeats (they are pinged, not checked).
     url = models.CharField(max_length=2000, blank=True)
@@ -366,18 +372,6 @@ class Monitor(models.Model):
         phase = self.phase_seconds()
         slot = ((epoch - phase) // interval + 1) * interval + phase
         return datetime.fromtimestamp(slot, tz=UTC)
-
-    def pause(self) -> None:
-        self.enabled = False
-        self.status = MonitorStatus.PAUSED
-        self.next_check_at = None
-        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
-
-    def resume(self) -> None:
-        self.enabled = True
-        self.status = MonitorStatus.PENDING
-        self.next_check_at = timezone.now()
-        self.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
 
 
 class TickStatus(models.TextChoices):

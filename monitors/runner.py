@@ -9,6 +9,7 @@ the other checks nor the ticks (and incidents) of the fast ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -16,7 +17,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from uptime import outbound
 
-from .checks import REGISTRY, CheckResult, CheckSpec
+from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .models import Monitor, MonitorKind, Region
 from .services import TickResult, ticks_record
@@ -38,42 +39,43 @@ _DONE = object()
 
 
 def spec_for(monitor: Monitor) -> CheckSpec:
-    """The plain settings a check kind needs (checks never see models)."""
-    kind = monitor.kind or MonitorKind.HTTP
-    options: dict[str, Any] = {"degraded_threshold_ms": monitor.degraded_threshold_ms}
-    if kind == MonitorKind.HTTP:
-        options.update(
-            method=monitor.http_method,
-            headers=dict(monitor.http_headers or {}),
-            body=monitor.http_body,
-            auth_username=monitor.auth_username,
-            auth_password=monitor.auth_password,
-            accepted_status_codes=monitor.accepted_status_codes,
-            follow_redirects=monitor.follow_redirects,
-            max_redirects=monitor.max_redirects,
-            verify_tls=monitor.verify_tls,
-            keyword=monitor.keyword,
-            keyword_mode=monitor.keyword_mode,
-            json_path=monitor.json_path,
-            max_body=settings.UPTIME_MAX_BODY_BYTES,
-        )
-    elif kind == MonitorKind.DNS:
-        options.update(
-            record_type=monitor.dns_record_type,
-            expected=monitor.dns_expected,
-            resolver=monitor.dns_resolver,
-        )
-    elif kind == MonitorKind.HEARTBEAT:
-        last_ping = monitor.last_ping_at
-        options.update(
-            last_ping_at=last_ping.isoformat() if last_ping else None,
-            since=monitor.created_at.isoformat() if monitor.created_at else None,
-            interval_seconds=monitor.interval_seconds,
-            grace_seconds=monitor.heartbeat_grace_seconds,
-        )
-    return CheckSpec(
-        kind=kind, url=monitor.url, timeout=monitor.timeout_seconds, options=options
-    )
+    """The plain settings a check kind needs (checks never see models): each
+    kind's declaration reads them from the monitor's attributes."""
+    return registry.spec_for(monitor, settings)
+
+
+def target_host(spec: CheckSpec) -> str:
+    """The host a check sends traffic to, for the per-host limit.
+
+    A DNS check's traffic goes to its resolver; a heartbeat sends none.
+    """
+    if spec.kind == MonitorKind.HEARTBEAT:
+        return ""
+    if spec.kind == MonitorKind.DNS:
+        return str(spec.options.get("resolver") or "").rsplit(":", 1)[0]
+    try:
+        return (urlsplit(spec.url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class _HostLimits:
+    """At most ``per_host`` checks in flight to one host in this process.
+
+    So many monitors aimed at one host (by one tenant or by several) cannot
+    turn a batch into a load test of a third party's server.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self.semaphores: dict[str, asyncio.Semaphore] = {}
+
+    def get(self, host: str) -> asyncio.Semaphore | None:
+        if not host:
+            return None
+        if host not in self.semaphores:
+            self.semaphores[host] = asyncio.Semaphore(self.per_host)
+        return self.semaphores[host]
 
 
 async def _run_one(
@@ -82,8 +84,11 @@ async def _run_one(
     ctx: CheckContext,
     sem: asyncio.Semaphore,
     out: queue.Queue,
+    host_sem: asyncio.Semaphore | None = None,
 ) -> None:
-    async with sem:
+    # The host's limit first, so checks queued for one busy host do not hold
+    # the batch-wide slots that other hosts' checks need.
+    async with host_sem or contextlib.nullcontext(), sem:
         checked_at = timezone.now()
         check = REGISTRY.get(spec.kind)
         try:
@@ -124,13 +129,18 @@ async def _run_all(
             allow_private=allow_private,
             user_agent=settings.UPTIME_USER_AGENT,
             ssl_context=ssl_context,
+            default_resolver=settings.UPTIME_DNS_RESOLVER,
         )
         if start_at is not None:
             # The loop, its executor and the session are ready before the
             # slot; only the wait is left, so checks start on the slot.
             await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
+        hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
         await asyncio.gather(
-            *(_run_one(mid, spec, ctx, sem, out) for mid, spec in specs)
+            *(
+                _run_one(mid, spec, ctx, sem, out, hosts.get(target_host(spec)))
+                for mid, spec in specs
+            )
         )
 
 

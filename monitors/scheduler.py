@@ -1,4 +1,4 @@
-"""The dispatcher (DESIGN.md step 2).
+"""The dispatcher.
 
 Beat calls ``dispatch_due`` every second. It claims due monitors with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` (a second dispatcher skips the rows

@@ -1,11 +1,14 @@
-"""Workflows over several models: projects, regions, recording ticks."""
+"""Workflows over several models: projects, regions, the one write path for
+monitors (the API, the dashboard and the admin all call it), recording ticks."""
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +18,7 @@ from django.utils import timezone
 
 from uptime import sanitize
 
-from .checks import tls
+from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
 from .models import (
@@ -28,6 +31,8 @@ from .models import (
     Tick,
     TickStatus,
 )
+from .projects import project_require
+from .quotas import monitor_quota_check
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -80,7 +85,224 @@ def regions_sync(*, using: str = "default") -> None:
     Region.objects.using(using).exclude(code__in=codes).update(active=False)
 
 
-def monitor_delete(*, monitor: Monitor) -> None:
+# What a check does: changing any of these on an enabled monitor checks it at
+# once, on the new settings, instead of at its next slot. The kind, target and
+# every option a check kind declares, plus when and where it runs; the other
+# settings (name, thresholds, quorum, status page, channels) only change how
+# results are read, so an edit of them waits for the schedule.
+RECHECK_FIELDS = (*check_fields(), "interval_seconds", "timeout_seconds", "regions")
+
+# Written by the services, the checks and the pings only, never by a caller.
+_STATE_FIELDS = frozenset(
+    {
+        "status",
+        "next_check_at",
+        "last_checked_at",
+        "last_response_time_ms",
+        "heartbeat_key",
+        "last_ping_at",
+        "cert_expires_at",
+        "cert_issuer",
+        "cert_notified_days",
+    }
+)
+
+
+def _is_operator(user: AbstractBaseUser, permission: str) -> bool:
+    return bool(user.has_perm(f"monitors.{permission}_monitor"))  # type: ignore[attr-defined]
+
+
+def _quota_check(
+    *, user: AbstractBaseUser, monitor: Monitor, stored: Monitor | None, regions: int
+) -> None:
+    """Hold a tenant's save to the quotas; the project row is locked first,
+    so two saves at once cannot both pass a limit one of them reaches."""
+    if _is_operator(user, "change" if stored else "add"):
+        return
+    Project.objects.select_for_update().filter(pk=monitor.project_id).exists()
+    monitor_quota_check(
+        project=monitor.project,
+        monitor=stored,
+        kind=monitor.kind,
+        url=monitor.url,
+        interval_seconds=monitor.interval_seconds,
+        regions=regions,
+        enabled=monitor.enabled,
+    )
+
+
+def _require_member(
+    *, user: AbstractBaseUser, project: Project, permission: str
+) -> None:
+    """Only the project's members (the member role or above) write its
+    monitors; a viewer's write is a PermissionDenied.
+
+    Admin staff are not members of every project; the admin's own model
+    permission (``monitors.<permission>_monitor``) is what lets them in.
+    """
+    if _is_operator(user, permission):
+        return
+    project_require(user=user, project=project, min_role=Role.MEMBER)
+
+
+def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(fields)
+    owned = sorted(_STATE_FIELDS & values.keys())
+    if owned:
+        raise ValueError(f"{owned} are kept by the monitor services, not written.")
+    return values
+
+
+def _is_passive(kind: str) -> bool:
+    """A kind that reads the database, not the network (heartbeats)."""
+    declared = REGISTRY.get(kind)
+    return declared is not None and declared.passive
+
+
+def _apply_heartbeat_rule(monitor: Monitor, regions: list[Region]) -> list[Region]:
+    """A heartbeat reads the database, not the network: one region checks it
+    (the first by code), and one tick per slot is the whole vote, so the
+    quorum goes back to its default."""
+    if not _is_passive(monitor.kind):
+        return regions
+    monitor.region_quorum = None
+    return sorted(regions, key=lambda r: r.code)[:1]
+
+
+def _check_values(monitor: Monitor) -> dict[str, Any]:
+    values = {name: getattr(monitor, name) for name in RECHECK_FIELDS}
+    values["regions"] = set(monitor.regions.values_list("pk", flat=True))
+    return values
+
+
+def _pause(monitor: Monitor) -> None:
+    # Open incidents stay open: pausing stops the checks and their alerts,
+    # it does not claim the target recovered.
+    monitor.enabled = False
+    monitor.status = MonitorStatus.PAUSED
+    monitor.next_check_at = None
+    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+
+def _resume(monitor: Monitor) -> None:
+    monitor.enabled = True
+    monitor.status = MonitorStatus.PENDING
+    monitor.next_check_at = timezone.now()
+    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+
+
+def _locked(monitor: Monitor) -> Monitor:
+    """The stored row, locked: the caller's instance may carry unsaved edits
+    (a validated ModelForm writes the posted values on it)."""
+    return (
+        Monitor.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .get(pk=monitor.pk)
+    )
+
+
+def monitor_create(
+    *,
+    user: AbstractBaseUser,
+    fields: Mapping[str, Any],
+    project: Project | None = None,
+) -> Monitor:
+    """Create a monitor from validated settings and check it at once.
+
+    ``fields`` holds model field values, plus ``regions`` (default: every
+    active region) and ``channels`` (default: the project's default
+    channels). The project is ``fields["project"]``, else ``project``, else
+    the user's default project. A monitor created disabled starts paused.
+    """
+    values = _writable(fields)
+    project = values.pop("project", None) or project or default_project_for(user)
+    _require_member(user=user, project=project, permission="add")
+    regions = values.pop("regions", None)
+    channels = values.pop("channels", None)
+    monitor = Monitor(project=project, **values)
+    if _is_passive(monitor.kind) and "failure_threshold" not in values:
+        # One silent interval is the failure: there is nothing to retry.
+        monitor.failure_threshold = 1
+    if regions is None:
+        regions = Region.objects.filter(active=True)
+    regions = _apply_heartbeat_rule(monitor, list(regions))
+    if monitor.enabled:
+        monitor.status, monitor.next_check_at = MonitorStatus.PENDING, timezone.now()
+    else:
+        monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
+    with transaction.atomic():
+        _quota_check(user=user, monitor=monitor, stored=None, regions=len(regions))
+        monitor.save()  # alerts' post_save receiver links the default channels
+        monitor.regions.set(regions)
+        if channels is not None:
+            monitor.channels.set(channels)
+    return monitor
+
+
+def monitor_update(
+    *, user: AbstractBaseUser, monitor: Monitor, fields: Mapping[str, Any]
+) -> Monitor:
+    """Write validated settings; returns the saved monitor.
+
+    Only the given fields change. ``enabled`` pauses or resumes; a change of
+    any of RECHECK_FIELDS on an enabled monitor checks it at once.
+    """
+    values = _writable(fields)
+    regions = values.pop("regions", None)
+    channels = values.pop("channels", None)
+    enabled = values.pop("enabled", None)
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        moved_to = values.get("project")
+        if moved_to is not None and moved_to.pk != stored.project_id:
+            _require_member(user=user, project=moved_to, permission="change")
+        before = _check_values(stored)
+        old_project_id = stored.project_id
+        for name, value in values.items():
+            setattr(stored, name, value)
+        if regions is None:
+            regions = stored.regions.all()
+        regions = _apply_heartbeat_rule(stored, list(regions))
+        candidate = copy.copy(stored)
+        if enabled is not None:
+            candidate.enabled = enabled
+        _quota_check(user=user, monitor=candidate, stored=stored, regions=len(regions))
+        stored.save(update_fields=[*values, "region_quorum", "updated_at"])
+        if {r.pk for r in regions} != before["regions"]:
+            stored.regions.set(regions)
+        if channels is not None:
+            stored.channels.set(channels)
+        elif moved_to is not None and moved_to.pk != old_project_id:
+            # Another project's channels would alert people who no longer
+            # see this monitor: only the new project's channels stay.
+            stored.channels.set(stored.channels.filter(project=moved_to))
+        if enabled is not None and enabled != stored.enabled:
+            (_resume if enabled else _pause)(stored)
+        elif _check_values(stored) != before:
+            monitor_schedule_now(monitor=stored)
+    return stored
+
+
+def monitor_pause(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+    """Stop checking (and so alerting): enabled off, status ``paused``."""
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        _pause(stored)
+    return stored
+
+
+def monitor_resume(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+    """Check again from now: enabled on, status ``pending`` until a result."""
+    with transaction.atomic():
+        stored = _locked(monitor)
+        _require_member(user=user, project=stored.project, permission="change")
+        _resume(stored)
+    return stored
+
+
+def monitor_delete(*, user: AbstractBaseUser, monitor: Monitor) -> None:
     """Delete a monitor and its history, safely while its checks are running.
 
     Django deletes the ticks first, then the monitor; a batch storing a tick
@@ -89,8 +311,16 @@ def monitor_delete(*, monitor: Monitor) -> None:
     locks its monitors before inserting) wait, then skip the deleted monitor.
     """
     with transaction.atomic():
-        if Monitor.objects.select_for_update().filter(pk=monitor.pk).exists():
-            monitor.delete()
+        stored = (
+            Monitor.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .filter(pk=monitor.pk)
+            .first()
+        )
+        if stored is None:
+            return
+        _require_member(user=user, project=stored.project, permission="delete")
+        stored.delete()
 
 
 def monitor_schedule_now(*, monitor: Monitor) -> None:

@@ -1,9 +1,9 @@
-"""The incident machine's one documented hook.
+"""The hooks other apps (alerts) hear monitors through.
 
-Both signals are sent inside the transaction that opens or resolves the
-incident, before commit, so a receiver's writes (the alert outbox) commit or
-roll back with the incident itself. Receivers get ``incident`` and must not
-do network I/O: enqueue with ``transaction.on_commit`` instead.
+All are sent inside the transaction that stores the ticks (and opens or
+resolves the incident), before commit, so a receiver's writes (the alert
+outbox) commit or roll back with it. Receivers must not do network I/O:
+enqueue with ``transaction.on_commit`` instead.
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from monitors.models import Membership, Monitor, Project, Region
 from monitors.services import regions_sync
+from tests import e2e_support
 from tests.targets import Target
 
 
@@ -51,6 +54,28 @@ def no_dns_beyond_this_machine() -> Iterator[None]:
     socket.getaddrinfo = getaddrinfo
     yield
     socket.getaddrinfo = real
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Rate-limit counters live in Redis and outlive a test: each starts at zero."""
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_e2e_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Worker and beat processes start only in tests marked e2e, which the
+    inner loop (`make test-fast`) leaves out."""
+    e2e_support.running_e2e_test = request.node.get_closest_marker("e2e") is not None
+    yield
+    e2e_support.running_e2e_test = False
 
 
 @pytest.fixture

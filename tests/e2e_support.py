@@ -1,4 +1,4 @@
-"""Real Celery worker processes and the dispatcher for end-to-end tests.
+"""Real Celery worker and beat processes for end-to-end tests.
 
 Tests using these need ``transactional_db`` (or ``live_server``): the
 worker processes are separate connections and must see committed rows.
@@ -52,6 +52,63 @@ def purge_broker() -> None:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
+# Set by an autouse fixture in tests/conftest.py: whether the running test is
+# marked e2e. Starting processes from any other test is refused, so that
+# `make test-fast` (-m "not e2e and not browser") never waits on one.
+running_e2e_test = False
+
+
+def _require_e2e_marker(what: str) -> None:
+    if not running_e2e_test:
+        raise RuntimeError(
+            f"{what} starts a process: mark the test with pytest.mark.e2e"
+        )
+
+
+@contextmanager
+def _celery_process(
+    args: list[str],
+    *,
+    ready: bytes,
+    what: str,
+    log_path: Path | None,
+    env: dict[str, str],
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``celery -A uptime <args>``; yield once ``ready`` is in its log."""
+    _require_e2e_marker(what)
+    log = open(log_path or os.devnull, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "uptime", *args],
+        cwd=ROOT,
+        env=worker_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    started = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            if ready in line:
+                started.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        if not started.wait(30):
+            raise RuntimeError(f"{what} did not start")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
 @contextmanager
 def celery_worker(
     queues: list[str],
@@ -63,14 +120,8 @@ def celery_worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``celery -A uptime worker -Q <queues>``; wait until it is ready."""
     name = f"test-{'-'.join(q.replace('.', '_') for q in queues)}-{os.getpid()}@%h"
-    log = open(log_path or os.devnull, "wb")
-    proc = subprocess.Popen(
+    with _celery_process(
         [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "uptime",
             "worker",
             "-Q",
             ",".join(queues),
@@ -86,34 +137,31 @@ def celery_worker(
             "--loglevel",
             "INFO",
         ],
-        cwd=ROOT,
-        env=worker_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            log.flush()
-            if b"ready." in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        if not ready.wait(30):
-            raise RuntimeError(f"celery worker for {queues} did not start")
+        ready=b"ready.",
+        what=f"celery worker for {queues}",
+        log_path=log_path,
+        env=env,
+    ) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
+
+
+@contextmanager
+def celery_beat(
+    *, log_path: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``celery -A uptime beat`` as the Procfile does: the settings'
+    django_celery_beat database scheduler, its schedule stored in the test
+    database. Its tasks go to the ``default`` and ``alerts`` queues, so a test
+    also runs a worker for the ones it needs."""
+    with _celery_process(
+        ["beat", "--loglevel", "INFO"],
+        # Logged as the service starts, right before it loads the schedule.
+        ready=b"beat: Starting...",
+        what="celery beat",
+        log_path=log_path,
+        env=env,
+    ) as proc:
+        yield proc
 
 
 @contextmanager

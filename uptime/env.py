@@ -7,6 +7,7 @@ stops the process at start instead of running with a surprising default.
 from __future__ import annotations
 
 import os
+import re
 
 
 class ConfigError(Exception):
@@ -45,3 +46,27 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"^([1-9][0-9]*)/(s|sec|second|m|min|minute|h|hour|d|day)$")
+_RATE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``10/min`` -> (10 requests, 60 seconds)."""
+    match = _RATE.match(rate.strip().lower())
+    if match is None:
+        raise ValueError(f"{rate!r} is not a rate such as 10/min")
+    return int(match.group(1)), _RATE_SECONDS[match.group(2)[0]]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit written ``<count>/<s|min|hour|day>``, e.g. ``10/min``."""
+    raw = env_str(name, default) or default
+    try:
+        parse_rate(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a rate: write <count>/<s|min|hour|day>, e.g. 10/min"
+        ) from None
+    return raw.lower()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import ConfigError, env_bool, env_int, env_list, env_str
+from . import queues
+from .env import ConfigError, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "monitors",
     "alerts",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "uptime.middleware.ContentSecurityPolicyMiddleware",
+    "uptime.middleware.RequestLimitsMiddleware",
 ]
 
 ROOT_URLCONF = "uptime.urls"
@@ -60,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "uptime.context_processors.site",
             ],
         },
     },
@@ -67,27 +71,23 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "uptime.wsgi.application"
 
-# PostgreSQL in every real deployment; a SQLite file for the zero-config start.
-_database_url = env_str("DATABASE_URL")
-if _database_url:
-    try:
-        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
-    except Exception as exc:  # dj-database-url raises several types
-        raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from None
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # Several processes share the file in the quick start: WAL and
-                # immediate transactions avoid "database is locked" errors.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
-    }
+# PostgreSQL is the one database: the dispatcher claims due monitors with
+# SKIP LOCKED and the dashboard's aggregates are PostgreSQL SQL. Unset means
+# the local development database, which `make run` creates when missing.
+DEV_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/uptime_dev"
+_database_url = env_str("DATABASE_URL") or DEV_DATABASE_URL
+try:
+    _database = dj_database_url.parse(_database_url, conn_max_age=60)
+except Exception as exc:  # dj-database-url raises several types
+    raise ConfigError(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    # Name only the scheme: the rest of the URL may hold a password.
+    raise ConfigError(
+        f"DATABASE_URL must be a PostgreSQL URL "
+        f"(postgres://user:password@host:5432/name), not "
+        f"{_database_url.split(':', 1)[0]}://..."
+    )
+DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -162,6 +162,9 @@ if not _REGION_CODE.match(UPTIME_REGION):
     raise ConfigError(f"UPTIME_REGION={UPTIME_REGION!r} is not a valid region code")
 UPTIME_MIN_INTERVAL_SECONDS = env_int("UPTIME_MIN_INTERVAL_SECONDS", 10, minimum=1)
 UPTIME_ALLOW_PRIVATE_TARGETS = env_bool("UPTIME_ALLOW_PRIVATE_TARGETS", False)
+# A monitor's own Host header would let it ask a shared address (a CDN, a
+# load balancer) for any site behind it; off unless the operator allows it.
+UPTIME_ALLOW_HOST_HEADER = env_bool("UPTIME_ALLOW_HOST_HEADER", False)
 # Ticks older than this are deleted hourly (the dashboard shows up to 90 days).
 UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=91)
 # How far ahead of its slot a batch is dispatched; the worker waits for the
@@ -171,8 +174,22 @@ UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
 # Days an invitation to a project can be accepted; each link works once.
 UPTIME_INVITE_MAX_AGE_DAYS = env_int("UPTIME_INVITE_MAX_AGE_DAYS", 7, minimum=1)
+# Checks in flight at once to one target host in one batch, whatever the
+# project: many monitors on one host must not become a load generator.
+UPTIME_MAX_CHECKS_PER_HOST = env_int("UPTIME_MAX_CHECKS_PER_HOST", 20, minimum=1)
+# The resolver (ip:port) for DNS monitors that name none; empty: the system's.
+UPTIME_DNS_RESOLVER = env_str("UPTIME_DNS_RESOLVER")
+# Quotas per project (checked when a monitor is saved; the admin is exempt)
+# and the request rate one target host may get from all projects together.
+UPTIME_QUOTA_MONITORS = env_int("UPTIME_QUOTA_MONITORS", 1000, minimum=1)
+UPTIME_QUOTA_CHECKS_PER_MINUTE = env_int(
+    "UPTIME_QUOTA_CHECKS_PER_MINUTE", 20_000, minimum=1
+)
+UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
+    "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 3000, minimum=1
+)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
-# Check options (issue 5): the largest body a check reads (after
+# Check options: the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted
 # in addition to the system store (private CAs, tests), and the days before
 # a certificate's expiry at which certificate.expiring is announced.
@@ -219,10 +236,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
 CELERY_TASK_ROUTES = {
-    "monitors.dispatch_due": {"queue": "default"},
-    "alerts.*": {"queue": "alerts"},
+    "monitors.dispatch_due": {"queue": queues.DEFAULT},
+    "alerts.*": {"queue": queues.ALERTS},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -235,34 +252,76 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-monitors": {
         "task": "monitors.dispatch_due",
         "schedule": 1.0,
-        "options": {"expires": 5, "queue": "default"},
+        "options": {"expires": 5, "queue": queues.DEFAULT},
     },
     "prune-old-ticks": {
         "task": "monitors.prune_ticks",
         "schedule": 3600.0,
-        "options": {"expires": 3600, "queue": "default"},
+        "options": {"expires": 3600, "queue": queues.DEFAULT},
     },
     "sweep-alert-outbox": {
         "task": "alerts.sweep",
         "schedule": 30.0,
-        "options": {"expires": 60, "queue": "alerts"},
+        "options": {"expires": 60, "queue": queues.ALERTS},
     },
     "send-incident-reminders": {
         "task": "alerts.remind",
         "schedule": 60.0,
-        "options": {"expires": 60, "queue": "alerts"},
+        "options": {"expires": 60, "queue": queues.ALERTS},
     },
 }
+
+# --- limits against abuse ---------------------------------------------------------
+# Counters live in the cache below (Redis), shared by every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "uptime",
+    }
+}
+# Off: the sign-up page answers 403 and the login page has no sign-up link.
+REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", True)
+# Failed logins per client address and, separately, per user name.
+UPTIME_THROTTLE_LOGIN = env_rate("UPTIME_THROTTLE_LOGIN", "10/min")
+UPTIME_THROTTLE_SIGNUP = env_rate("UPTIME_THROTTLE_SIGNUP", "10/hour")
+# Reset emails asked for, per client address and per email address.
+UPTIME_THROTTLE_PASSWORD_RESET = env_rate("UPTIME_THROTTLE_PASSWORD_RESET", "5/hour")
+# Wrong API tokens per client address; past it every token from there waits.
+UPTIME_THROTTLE_API_AUTH = env_rate("UPTIME_THROTTLE_API_AUTH", "20/min")
+UPTIME_THROTTLE_API_USER = env_rate("UPTIME_THROTTLE_API_USER", "600/min")
+# Reverse proxies in front of the web process that append X-Forwarded-For.
+# 0 trusts only the socket's address: a client-written X-Forwarded-For would
+# otherwise give every request a fresh identity and no limit would hold.
+UPTIME_NUM_PROXIES = env_int("UPTIME_NUM_PROXIES", 0, minimum=0)
+# Largest request body (bytes): forms and JSON alike, refused with 413 above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=64 * 1024
+)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int(
+    "DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000, minimum=100
+)
+# Messages stay on the server: a cookie would carry their text (a webhook's
+# signing secret, a channel name) to the browser, signed but readable.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # First: it takes "Bearer" and our prefixed "Token" keys, and leaves
+        # other "Token" values to the throttled DRF token class.
+        "accounts.authentication.ApiKeyAuthentication",
+        "uptime.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["uptime.throttling.ApiUserThrottle"],
+    "NUM_PROXIES": UPTIME_NUM_PROXIES,
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.authentication.ApiKeyAccess",
+    ],
+    # Its page size (50, up to 500 with ?page_size=) is set on the class.
     "DEFAULT_PAGINATION_CLASS": "uptime.pagination.Pagination",
-    "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
 }

@@ -20,3 +20,6 @@ EMAIL_BACKEND = os.environ.get(
 STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
     "django.contrib.staticfiles.storage.StaticFilesStorage"
 )
+# Rate-limit counters of the test run, apart from a dev instance's on the
+# same Redis; tests/conftest.py resets them before each test.
+CACHES["default"]["KEY_PREFIX"] = "uptime-test"  # noqa: F405

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from monitors.heartbeat import ping as heartbeat_ping
 
+from .throttling import limit_logins, limit_password_resets
+
 urlpatterns = [
+    # Rate-limited ahead of the admin's and django.contrib.auth's own routes
+    # to the same views (see uptime.throttling).
+    path("admin/login/", limit_logins(admin.site.login)),
     path("admin/", admin.site.urls),
     # Heartbeat pings: public, secret key in the URL; the slash is optional
     # because cron lines are written by hand (a POST cannot follow a redirect).
@@ -13,6 +19,18 @@ urlpatterns = [
     re_path(r"^ping/(?P<key>[^/]{1,100})$", heartbeat_ping),
     path("api/", include("monitors.api.urls")),
     path("api/", include("alerts.api.urls")),
+    path(
+        "accounts/login/",
+        limit_logins(auth_views.LoginView.as_view()),
+        name="login",
+    ),
+    path(
+        "accounts/password_reset/",
+        limit_password_resets(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    # Before django.contrib.auth.urls: it overrides the password change page.
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("monitors.dashboard.urls")),
     path("", include("alerts.urls")),

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -9,27 +12,42 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import ApiKeyAccess
+from accounts.scope import api_default_project, api_projects
 from monitors.api.permissions import ProjectRolePermission
 from monitors.models import Project, Role
-from monitors.projects import project_require, projects_for
-from monitors.services import default_project_for
+from monitors.projects import project_require
 
 from ..models import Channel, Notification
-from ..services import channel_create, channel_send_test
+from ..services import (
+    channel_create,
+    channel_delete,
+    channel_send_test,
+    channel_update,
+)
 from .serializers import ChannelSerializer, NotificationSerializer
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """A service's ValidationError as the API's 400, by field."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    permission_classes = (IsAuthenticated, ProjectRolePermission)
+    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
     # Channels receive alerts (and a webhook's secret): admins and owners.
     write_role = Role.ADMIN
 
     def get_queryset(self) -> QuerySet[Channel]:
         # Another project's channel is a 404, for every action.
         return (
-            Channel.objects.filter(project__in=projects_for(user=self.request.user))
+            Channel.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("monitors")
             .order_by("id")
         )
@@ -37,26 +55,26 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def project_of(self, channel: Channel) -> Project:
         return channel.project
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
-        if self.action == "create":
-            # A default only when there is no choice: the personal project.
-            user = self.request.user
-            writable = projects_for(user=user, min_role=Role.ADMIN)
-            context["default_project"] = (
-                default_project_for(user)
-                if user.is_authenticated and writable.count() <= 1
-                else None
+    def _default_project(self, request: Request) -> Project:
+        """A default only when there is no choice: the API key's project or
+        the personal one, never a project someone else invited them to."""
+        if api_projects(request, min_role=Role.ADMIN).count() > 1:
+            raise serializers.ValidationError(
+                {
+                    "project": "This field is required: you can add "
+                    "channels to more than one project."
+                }
             )
-        return context
+        return api_default_project(request)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or serializer.context["default_project"]
+        project = data.pop("project", None) or self._default_project(request)
         project_require(user=request.user, project=project, min_role=Role.ADMIN)
-        channel = channel_create(project=project, **data)
+        with _service_errors():
+            channel = channel_create(project=project, **data)
         body = self.get_serializer(channel).data
         # Shown once: the only response that carries the full target and the
         # signing secret.
@@ -66,9 +84,13 @@ class ChannelViewSet(viewsets.ModelViewSet):
         return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: ChannelSerializer) -> None:
-        if not serializer.validated_data.get("secret"):
-            serializer.validated_data.pop("secret", None)
-        serializer.save()
+        with _service_errors():
+            serializer.instance = channel_update(
+                channel=serializer.instance, **serializer.validated_data
+            )
+
+    def perform_destroy(self, instance: Channel) -> None:
+        channel_delete(channel=instance)
 
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
@@ -94,7 +116,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet[Notification]:
         qs = Notification.objects.filter(
-            channel__project__in=projects_for(user=self.request.user)
+            channel__project__in=api_projects(self.request)
         )
         incident = _int_param(self.request, "incident")
         if incident is not None:

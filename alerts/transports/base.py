@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from uptime import outbound
+from uptime import failures
 
 if TYPE_CHECKING:
     from ..models import Channel, Notification
@@ -132,14 +132,12 @@ def send_timeout() -> float:
     return float(settings.ALERTS_SEND_TIMEOUT_SECONDS)
 
 
-def blocked_cause(exc: BaseException) -> outbound.BlockedAddress | None:
-    """The guard's refusal, which aiohttp wraps in a connector error."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, outbound.BlockedAddress):
-            return seen
-        os_error = getattr(seen, "os_error", None)
-        if isinstance(os_error, outbound.BlockedAddress):
-            return os_error
-        seen = seen.__cause__ or seen.__context__
-    return None
+def request_failed(exc: BaseException, *, receiver: str) -> TransportError:
+    """A request that got no answer. Permanent when the address guard or the
+    URL refused it (the next try meets the same refusal); otherwise the
+    receiver was unreachable for now and the outbox retries."""
+    failure = failures.classify(exc)
+    if failure.permanent:
+        blocked = failures.blocked_cause(exc)
+        return TransportError(str(blocked or exc), permanent=True)
+    return TransportError(f"{receiver} unreachable: {type(exc).__name__} {exc}"[:300])

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 
+from uptime import failures
+
 from .base import Transport, TransportError, message_for, send_timeout
 
 if TYPE_CHECKING:
@@ -16,17 +18,21 @@ if TYPE_CHECKING:
 
 
 def _smtp_error(exc: smtplib.SMTPException) -> TransportError:
-    # SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 4.2.1).
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
-        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        permanent = bool(codes) and all(
+            failures.smtp_reply_is_permanent(code) for code in codes
+        )
         return TransportError(f"recipient refused: {codes}", permanent=permanent)
     code = getattr(exc, "smtp_code", None)
     if isinstance(code, int):
         text = getattr(exc, "smtp_error", b"")
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        return TransportError(f"SMTP {code}: {text}"[:300], permanent=500 <= code < 600)
+        return TransportError(
+            f"SMTP {code}: {text}"[:300],
+            permanent=failures.smtp_reply_is_permanent(code),
+        )
     return TransportError(f"SMTP error: {exc}"[:300])
 
 

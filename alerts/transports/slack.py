@@ -1,4 +1,6 @@
-"""Slack through slack-sdk's incoming-webhook client, on the guarded session.
+"""Slack incoming webhooks: a JSON POST through the guarded outbound helper,
+as webhooks are sent (no redirects followed, the answer read up to a small
+cap), with Block Kit blocks and an escaped fallback ``text``.
 
 Slack's documented webhook errors
 (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks/#handling-errors):
@@ -9,21 +11,20 @@ time (permanent); 429 (with ``Retry-After``) and 5xx are transient.
 
 from __future__ import annotations
 
-import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from django.conf import settings
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from uptime import outbound
+from uptime import failures, outbound
 
 from .base import (
     Message,
     Transport,
     TransportError,
-    blocked_cause,
     message_for,
+    request_failed,
     send_timeout,
 )
 
@@ -75,28 +76,11 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def _retry_after(headers: Any) -> float | None:
-    try:
-        return float(headers.get("Retry-After"))
-    except (TypeError, ValueError):
-        return None
-
-
-async def _send(url: str, msg: Message, timeout: float) -> tuple[int, str, Any]:
-    allow_private = settings.UPTIME_ALLOW_PRIVATE_TARGETS
-    async with outbound.guarded_session(
-        allow_private=allow_private, user_agent=settings.UPTIME_USER_AGENT
-    ) as session:
-        # No SDK retries: the outbox owns retrying, with its own backoff.
-        client = AsyncWebhookClient(url, session=session, retry_handlers=[])
-        # The SDK reads HTTPS_PROXY from the environment; a proxy would
-        # connect on our behalf and sidestep the address guard.
-        client.proxy = None
-        async with asyncio.timeout(timeout):
-            resp = await client.send(
-                text=f"{msg.subject}: {msg.summary}"[:3000], blocks=blocks_for(msg)
-            )
-    return resp.status_code, resp.body or "", resp.headers
+def body_for(msg: Message) -> bytes:
+    # The fallback text is mrkdwn too (notifications, clients without blocks):
+    # escaped like the blocks, a monitor named "<!channel>" pings nobody.
+    text = _escape(f"{msg.subject}: {msg.summary}"[:3000])
+    return json.dumps({"text": text, "blocks": blocks_for(msg)}).encode()
 
 
 class SlackTransport(Transport):
@@ -112,21 +96,39 @@ class SlackTransport(Transport):
                 allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
                 resolve=False,
             )
-            status, body, headers = asyncio.run(_send(url, msg, send_timeout()))
-        except (outbound.BlockedAddress, outbound.InvalidTarget) as exc:
-            raise TransportError(str(exc), permanent=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            blocked = blocked_cause(exc)
-            if blocked is not None:
-                raise TransportError(str(blocked), permanent=True) from None
-            raise TransportError(
-                f"Slack unreachable: {type(exc).__name__} {exc}"[:300]
-            ) from None
-        if status == 200:
-            return
-        detail = f"Slack answered {status} {body[:200]}".strip()
-        if status == 429:
-            raise TransportError(detail, retry_after=_retry_after(headers))
-        if status >= 500 or status == 408:
-            raise TransportError(detail)
-        raise TransportError(detail, permanent=True)
+            resp = outbound.post(
+                url,
+                body_for(msg),
+                {"Content-Type": "application/json"},
+                timeout=send_timeout(),
+                allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
+                user_agent=settings.UPTIME_USER_AGENT,
+            )
+        except (
+            TimeoutError,
+            aiohttp.ClientError,
+            OSError,  # the guard's BlockedAddress among them
+            outbound.InvalidTarget,
+        ) as exc:
+            raise request_failed(exc, receiver="Slack") from None
+        raise_for_answer(resp)
+
+
+def raise_for_answer(resp: outbound.Response) -> None:
+    status = resp.status
+    if status == 200:
+        return
+    if 300 <= status < 400:
+        location = resp.headers.get("Location", "")
+        raise TransportError(
+            f"Slack redirected to {location[:200]}; redirects are not followed, "
+            "use the webhook URL Slack gave you",
+            permanent=True,
+        )
+    detail = f"Slack answered {status} {resp.body[:200].decode('utf-8', 'replace')}"
+    detail = detail.strip()
+    if failures.status_is_transient(status):
+        raise TransportError(
+            detail, retry_after=failures.retry_after_seconds(resp.headers)
+        )
+    raise TransportError(detail, permanent=True)

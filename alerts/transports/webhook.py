@@ -13,16 +13,12 @@ import aiohttp
 from django.conf import settings
 from standardwebhooks.webhooks import Webhook
 
-from uptime import outbound
+from uptime import failures, outbound
 
-from .base import Transport, TransportError, blocked_cause, send_timeout
+from .base import Transport, TransportError, request_failed, send_timeout
 
 if TYPE_CHECKING:
     from ..models import Notification
-
-# Receivers that are busy or briefly broken; every other 4xx means the
-# request itself is refused and will be refused again.
-TRANSIENT_STATUSES = {408, 409, 425, 429}
 
 
 def body_for(notification: Notification) -> bytes:
@@ -57,17 +53,13 @@ class WebhookTransport(Transport):
                 allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
                 user_agent=settings.UPTIME_USER_AGENT,
             )
-        except outbound.BlockedAddress as exc:
-            raise TransportError(str(exc), permanent=True) from None
-        except outbound.InvalidTarget as exc:
-            raise TransportError(str(exc), permanent=True) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            blocked = blocked_cause(exc)
-            if blocked is not None:
-                raise TransportError(str(blocked), permanent=True) from None
-            raise TransportError(
-                f"receiver unreachable: {type(exc).__name__} {exc}"[:300]
-            ) from None
+        except (
+            TimeoutError,
+            aiohttp.ClientError,
+            OSError,  # the guard's BlockedAddress among them
+            outbound.InvalidTarget,
+        ) as exc:
+            raise request_failed(exc, receiver="receiver") from None
         status = resp.status
         if 200 <= status < 300:
             return
@@ -80,11 +72,8 @@ class WebhookTransport(Transport):
                 "followed, use the final URL",
                 permanent=True,
             )
-        if status >= 500 or status in TRANSIENT_STATUSES:
-            retry_after = None
-            try:
-                retry_after = float(resp.headers.get("Retry-After", ""))
-            except ValueError:
-                pass
-            raise TransportError(detail, retry_after=retry_after)
+        if failures.status_is_transient(status):
+            raise TransportError(
+                detail, retry_after=failures.retry_after_seconds(resp.headers)
+            )
         raise TransportError(detail, permanent=True)

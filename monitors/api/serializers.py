@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from ..checks.options import CHECK_FIELDS, clean_options
-from ..models import Incident, Monitor, MonitorKind, Project, Region, Role, Tick
-from ..projects import projects_for
-from ..services import default_project_for
+from accounts.scope import api_default_project, api_projects
+
+from ..checks import (
+    check_fields,
+    clean_options,
+    option_fields,
+    option_names,
+    shown_names,
+)
+from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
+from .extensions import contributed_fields
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -27,6 +36,22 @@ class QuorumField(serializers.IntegerField):
 
     def to_representation(self, monitor: Monitor) -> int:  # type: ignore[override]
         return monitor.effective_quorum(len(monitor.regions.all()))
+
+
+def _option_kwargs() -> dict[str, dict[str, Any]]:
+    """Field arguments the kinds declare: bounds, write-only."""
+    kwargs: dict[str, dict[str, Any]] = {}
+    for option in option_fields():
+        extra: dict[str, Any] = {}
+        if option.write_only:
+            extra["write_only"] = True
+        if option.min_value is not None:
+            extra["min_value"] = option.min_value
+        if option.max_value is not None:
+            extra["max_value"] = option.max_value
+        if extra:
+            kwargs[option.name] = extra
+    return kwargs
 
 
 class OptionalBooleanField(serializers.BooleanField):
@@ -58,11 +83,6 @@ class MonitorSerializer(serializers.ModelSerializer):
     enabled = OptionalBooleanField(required=False, default=True)
     # No default here: a PUT that leaves it out keeps the stored choice.
     show_on_status_page = OptionalBooleanField(required=False)
-    # Alert channels (alerts.Channel, which owns the relation: monitors does
-    # not import alerts). The queryset is scoped to the caller in __init__.
-    channels = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Project.objects.none(), required=False
-    )
 
     class Meta:
         model = Monitor
@@ -79,32 +99,14 @@ class MonitorSerializer(serializers.ModelSerializer):
             "region_quorum",
             "enabled",
             "show_on_status_page",
-            "channels",
             "status",
             "last_checked_at",
             "created_at",
-            # check kinds and options (monitors/checks/)
+            # check kinds and options, as the kinds declare them
             "kind",
-            "http_method",
-            "http_headers",
-            "http_body",
-            "auth_username",
-            "auth_password",
+            *option_names(),
             "has_auth_password",
-            "accepted_status_codes",
-            "follow_redirects",
-            "max_redirects",
-            "verify_tls",
-            "keyword",
-            "keyword_mode",
-            "json_path",
-            "degraded_threshold_ms",
-            "dns_record_type",
-            "dns_expected",
-            "dns_resolver",
-            "heartbeat_grace_seconds",
-            "ping_url",
-            "last_ping_at",
+            *shown_names(),
             "cert_expires_at",
             "cert_issuer",
         )
@@ -112,16 +114,14 @@ class MonitorSerializer(serializers.ModelSerializer):
             "status",
             "last_checked_at",
             "created_at",
-            "last_ping_at",
+            *shown_names(),
             "cert_expires_at",
             "cert_issuer",
         )
         extra_kwargs = {
-            # Never shown back; has_auth_password tells whether one is set.
-            "auth_password": {"write_only": True},
-            "max_redirects": {"min_value": 0, "max_value": 20},
-            "degraded_threshold_ms": {"min_value": 1, "max_value": 600_000},
-            "heartbeat_grace_seconds": {"min_value": 0, "max_value": 86400},
+            # auth_password is write-only: has_auth_password tells whether
+            # one is set.
+            **_option_kwargs(),
             "failure_threshold": {"min_value": 1, "max_value": 100},
             "recovery_threshold": {"min_value": 1, "max_value": 100},
         }
@@ -131,23 +131,55 @@ class MonitorSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
             # Any of the caller's projects: a project where the role is too
-            # low for the write is a 403 from the view, not "no such project".
-            self.fields["project"].queryset = projects_for(user=request.user)
-            channel_model = Monitor._meta.get_field("channels").related_model
-            self.fields[
-                "channels"
-            ].child_relation.queryset = channel_model.objects.filter(
-                project__in=projects_for(user=request.user)
-            )
+            # low for the write is a 403 from the services, not "no such
+            # project".
+            self.fields["project"].queryset = api_projects(request)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Other apps' fields (alerts' channels): see api/extensions.py.
+        fields = super().get_fields()
+        fields.update(contributed_fields(self.context.get("request")))
+        return fields
+
+    # The header values this request sent: its response may echo them.
+    _sent_headers: Mapping[str, Any] | None = None
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)
+
+    def to_representation(self, instance: Monitor) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if "http_headers" in data:
+            # Header values are often credentials (X-Api-Key, Authorization).
+            data["http_headers"] = headers_masked(
+                instance.http_headers or {}, sent=self._sent_headers
+            )
+        return data
+
+    def _resolve_secrets(self, attrs: dict[str, Any]) -> None:
+        """Masked values stand for stored ones; a new origin keeps none."""
+        instance: Monitor | None = self.instance
+        sent = attrs.get("http_headers")
+        if isinstance(sent, Mapping):
+            self._sent_headers = dict(sent)
+        url = attrs.get("url", instance.url if instance else "")
+        try:
+            attrs.update(
+                monitor_secrets_after_edit(
+                    instance,
+                    url=url,
+                    password=attrs.get("auth_password"),
+                    headers=sent,
+                )
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"http_headers": str(exc)}) from None
 
     def validate_url(self, value: str) -> str:
         # What the URL must be depends on the kind: see _validate_check().
         return value.strip()
 
-    def _validate_check(self, attrs: dict[str, Any], regions: list[Region]) -> None:
+    def _validate_check(self, attrs: dict[str, Any]) -> None:
         """Kind, target and options together; errors name their field."""
         instance: Monitor | None = self.instance
         values = {
@@ -158,7 +190,7 @@ class MonitorSerializer(serializers.ModelSerializer):
                 if instance is not None
                 else Monitor._meta.get_field(name).get_default()
             )
-            for name in CHECK_FIELDS
+            for name in check_fields()
         }
         cleaned, errors = clean_options(
             values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
@@ -166,25 +198,20 @@ class MonitorSerializer(serializers.ModelSerializer):
         if errors:
             raise serializers.ValidationError(errors)
         attrs.update(cleaned)
-        if values["kind"] == MonitorKind.HEARTBEAT:
-            # Evaluated from the database, not the network: one region is
-            # enough, and one tick per slot (quorum 1) is what it means.
-            attrs["regions"] = sorted(regions, key=lambda r: r.code)[:1]
-            attrs["region_quorum"] = None
-            if instance is None and "failure_threshold" not in attrs:
-                attrs["failure_threshold"] = 1
 
     def _validate_project(self, attrs: dict[str, Any]) -> None:
         """On create, the project is required once there is a choice.
 
-        Without a project a monitor goes to the caller's personal project,
+        Without a project a monitor goes to the API key's project, else the
+        caller's personal project,
         and only when that is the one project they can add monitors to: a
         project someone else invited them to is never picked for them.
         """
         request = self.context.get("request")
         if self.instance is not None or attrs.get("project") or request is None:
             return
-        writable = projects_for(user=request.user, min_role=Role.MEMBER)
+        # An API key scoped to one project reaches only that one: no choice.
+        writable = api_projects(request, min_role=Role.MEMBER)
         if writable.count() > 1:
             raise serializers.ValidationError(
                 {
@@ -192,7 +219,7 @@ class MonitorSerializer(serializers.ModelSerializer):
                     "to more than one project."
                 }
             )
-        attrs["project"] = default_project_for(request.user)
+        attrs["project"] = api_default_project(request)
 
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
@@ -200,6 +227,9 @@ class MonitorSerializer(serializers.ModelSerializer):
             return
         instance: Monitor | None = self.instance
         project = attrs.get("project") or (instance.project if instance else None)
+        if project is None:
+            request = self.context.get("request")
+            project = api_default_project(request) if request is not None else None
         foreign = sorted(
             c.pk
             for c in attrs["channels"]
@@ -249,7 +279,8 @@ class MonitorSerializer(serializers.ModelSerializer):
         )
         if errors:
             raise serializers.ValidationError(errors)
-        self._validate_check(attrs, regions)
+        self._resolve_secrets(attrs)
+        self._validate_check(attrs)
         return attrs
 
 

@@ -1,23 +1,26 @@
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..models import Incident, Monitor, MonitorStatus, Project, Region, Role, Tick
-from ..projects import project_require, projects_for
-from ..services import default_project_for, monitor_delete
+from accounts.authentication import ApiKeyAccess
+from accounts.scope import api_default_project, api_projects
+from uptime.pagination import whole_number
+
+from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..quotas import QuotaExceeded
+from ..services import monitor_create, monitor_delete, monitor_update
 from .permissions import ProjectRolePermission
 from .serializers import (
     IncidentSerializer,
@@ -28,6 +31,20 @@ from .serializers import (
 )
 
 
+def _as_utc(raw: str) -> datetime | None:
+    """An ISO 8601 date-time in UTC, or None for anything that is not one
+    (including well-formed nonsense such as month 13 or a +99:00 offset)."""
+    try:
+        value = parse_datetime(raw)
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
 class TickPagination(CursorPagination):
     """Keyset pages: no COUNT(*) over millions of ticks, stable under inserts."""
 
@@ -36,29 +53,58 @@ class TickPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request: Request) -> int:
+        size = whole_number(
+            request, self.page_size_query_param, maximum=self.max_page_size
+        )
+        return size or self.page_size
 
-def _parse_time(request: Request, name: str) -> Any:
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        # The cursor is unsigned base64: a client can write any position, and
+        # one that is no date-time would reach the query. A bad one is a 400.
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is None or cursor.position is None:
+                return cursor
+            if _as_utc(cursor.position) is not None:
+                return cursor
+        except NotFound:
+            pass
+        raise serializers.ValidationError(
+            {self.cursor_query_param: "Not a cursor from a previous page."}
+        )
+
+
+def _parse_time(request: Request, name: str) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    value = parse_datetime(raw)
+    value = _as_utc(raw)
     if value is None:
         raise serializers.ValidationError(
-            {name: f"Not an ISO 8601 date-time: {raw!r}."}
+            {name: f"Not an ISO 8601 date-time: {raw[:100]!r}."}
         )
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
     return value
+
+
+def _quota_error(exc: QuotaExceeded) -> serializers.ValidationError:
+    """A quota refusal as a 400 that names the field (or the whole monitor)."""
+    return serializers.ValidationError(
+        {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    )
 
 
 class MonitorViewSet(viewsets.ModelViewSet):
     serializer_class = MonitorSerializer
-    permission_classes = (IsAuthenticated, ProjectRolePermission)
+    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
     write_role = Role.MEMBER
 
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
-            Monitor.objects.filter(project__in=projects_for(user=self.request.user))
+            Monitor.objects.filter(project__in=api_projects(self.request))
             .prefetch_related("regions", "channels")
             .order_by("id")
         )
@@ -66,53 +112,28 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def project_of(self, monitor: Monitor) -> Project:
         return monitor.project
 
-    @transaction.atomic
     def perform_create(self, serializer: MonitorSerializer) -> None:
-        project = serializer.validated_data.get("project") or default_project_for(
-            self.request.user
-        )
-        project_require(user=self.request.user, project=project, min_role=Role.MEMBER)
-        regions = serializer.validated_data.pop("regions", None)
-        if regions is None:
-            regions = list(Region.objects.filter(active=True))
-        enabled = serializer.validated_data.get("enabled", True)
-        monitor = serializer.save(
-            project=project,
-            next_check_at=timezone.now() if enabled else None,
-            status=MonitorStatus.PENDING if enabled else MonitorStatus.PAUSED,
-        )
-        monitor.regions.set(regions)
+        try:
+            serializer.instance = monitor_create(
+                user=self.request.user,
+                fields=serializer.validated_data,
+                project=api_default_project(self.request),
+            )
+        except QuotaExceeded as exc:
+            raise _quota_error(exc) from None
 
-    @transaction.atomic
     def perform_update(self, serializer: MonitorSerializer) -> None:
-        before: Monitor = serializer.instance
-        moved_to = serializer.validated_data.get("project")
-        if moved_to is not None and moved_to.pk != before.project_id:
-            # Moving a monitor writes into the other project as well.
-            project_require(
-                user=self.request.user, project=moved_to, min_role=Role.MEMBER
+        try:
+            serializer.instance = monitor_update(
+                user=self.request.user,
+                monitor=serializer.instance,
+                fields=serializer.validated_data,
             )
-        was_enabled = before.enabled
-        old = (before.url, before.interval_seconds, before.kind)
-        monitor = serializer.save()
-        if was_enabled and not monitor.enabled:
-            monitor.pause()
-        elif not was_enabled and monitor.enabled:
-            monitor.resume()
-        elif (
-            monitor.enabled
-            and (
-                monitor.url,
-                monitor.interval_seconds,
-                monitor.kind,
-            )
-            != old
-        ):
-            # What is checked changed: check at once, then on the new grid.
-            Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+        except QuotaExceeded as exc:
+            raise _quota_error(exc) from None
 
     def perform_destroy(self, instance: Monitor) -> None:
-        monitor_delete(monitor=instance)
+        monitor_delete(user=self.request.user, monitor=instance)
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:
@@ -151,9 +172,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.filter(
-            monitor__project__in=projects_for(user=self.request.user)
-        )
+        qs = Incident.objects.filter(monitor__project__in=api_projects(self.request))
         params = self.request.query_params
         if params.get("monitor"):
             try:

@@ -1,4 +1,6 @@
-"""Check kinds. Each module takes plain settings and returns a CheckResult.
+"""Check kinds. Each module takes plain settings, returns a CheckResult, and
+declares itself in one ``CheckKind`` (name, label, options, validation, how
+to read its settings); ``registry.REGISTRY`` maps names to them.
 
 They know nothing of Django models; ``monitors.runner`` maps monitors onto
 specs and results onto ticks.
@@ -6,18 +8,31 @@ specs and results onto ticks.
 
 from __future__ import annotations
 
-from .base import CheckResult, CheckSpec
-from .dns import check_dns
-from .heartbeat import check_heartbeat
-from .http import check_http
-from .tcp import check_tcp
+from .base import CheckKind, CheckResult, CheckSpec, OptionField
+from .registry import (
+    DEFAULT_KIND,
+    REGISTRY,
+    check_fields,
+    clean_options,
+    kind_choices,
+    option_fields,
+    option_names,
+    shown_names,
+    spec_for,
+)
 
-# kind -> coroutine function(spec, context) -> CheckResult
-REGISTRY = {
-    "http": check_http,
-    "tcp": check_tcp,
-    "dns": check_dns,
-    "heartbeat": check_heartbeat,
-}
-
-__all__ = ("REGISTRY", "CheckResult", "CheckSpec")
+__all__ = (
+    "DEFAULT_KIND",
+    "REGISTRY",
+    "CheckKind",
+    "CheckResult",
+    "CheckSpec",
+    "OptionField",
+    "check_fields",
+    "clean_options",
+    "kind_choices",
+    "option_fields",
+    "option_names",
+    "shown_names",
+    "spec_for",
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import dns.asyncresolver
@@ -20,8 +21,16 @@ import dns.resolver
 
 from uptime import outbound, sanitize
 
-from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
-from .options import parse_resolver
+from .base import (
+    CheckContext,
+    CheckKind,
+    CheckResult,
+    CheckSpec,
+    OptionField,
+    down,
+    up_or_degraded,
+)
+from .options import DNS_RECORD_TYPES, parse_dns_name, parse_resolver
 
 MAX_RECORDS = 20
 
@@ -55,6 +64,12 @@ def _matches(rdtype: str, expected: str, records: list[str]) -> bool:
     return any(want in (r, r.split(" ", 1)[-1]) for r in records)
 
 
+def _any_blocked(rdtype: str, records: list[str]) -> bool:
+    if rdtype not in ("A", "AAAA"):
+        return False
+    return any(outbound.address_is_blocked(ipaddress.ip_address(r)) for r in records)
+
+
 async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     options = spec.options
     rdtype = options.get("record_type") or "A"
@@ -83,6 +98,12 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             resolver.nameservers = [ip]
             resolver.port = port
             details["resolver"] = f"{ip}:{port}"
+        elif ctx.default_resolver:
+            ip, port = parse_resolver(ctx.default_resolver)
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = [ip]
+            resolver.port = port
+            details["resolver"] = "default"
         else:
             resolver = dns.asyncresolver.Resolver()
             details["resolver"] = "system"
@@ -113,10 +134,11 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             response_time_ms=elapsed(),
             details=details,
         )
-    except dns.resolver.NoNameservers as exc:
+    except dns.resolver.NoNameservers:
+        # dnspython's text lists the resolvers it asked: not shown.
         return down(
             "dns",
-            f"No resolver could answer: {exc}"[:500],
+            "No resolver could answer.",
             response_time_ms=elapsed(),
             details=details,
         )
@@ -130,6 +152,15 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     took = elapsed()
     # An RRset is unordered: sort, so evidence reads the same tick to tick.
     records = sorted(_record_text(rdtype, r) for r in answer)[:MAX_RECORDS]
+    if not ctx.allow_private and _any_blocked(rdtype, records):
+        # A DNS monitor must not become a way to map someone's private
+        # network: refuse, and never echo the address in the evidence.
+        return down(
+            "blocked_address",
+            f"{rdtype} {name} resolved to a non-public address.",
+            response_time_ms=took,
+            details=details,
+        )
     details["records"] = [r[:500] for r in records]
     details["ttl"] = answer.rrset.ttl if answer.rrset is not None else None
     if expected and not _matches(rdtype, expected, records):
@@ -145,3 +176,70 @@ async def check_dns(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         response_time_ms=took,
         details=details,
     )
+
+
+# --- The kind's declaration ----------------------------------------------------
+
+
+def _clean_target(target: str, *, allow_private: bool) -> str:
+    # A name, not an address: the resolver is what the address rule covers.
+    return parse_dns_name(target)
+
+
+def _clean_resolver(text: str) -> str:
+    value = (text or "").strip()
+    if not value:
+        return ""
+    ip, port = parse_resolver(value)
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _public_resolver(
+    values: Mapping[str, Any], *, allow_private: bool
+) -> dict[str, str]:
+    resolver = values.get("dns_resolver") or ""
+    if allow_private or not resolver:
+        return {}
+    try:
+        ip, _port = parse_resolver(resolver)
+    except ValueError:
+        return {}  # the field's own error already says why
+    if outbound.address_is_blocked(ipaddress.ip_address(ip)):
+        return {
+            "dns_resolver": f"{ip} is a private or reserved address; use a public "
+            "resolver or leave empty for the system resolver."
+        }
+    return {}
+
+
+def _settings(source: Any, config: Any) -> dict[str, Any]:
+    return {
+        "record_type": source.dns_record_type,
+        "expected": source.dns_expected,
+        "resolver": source.dns_resolver,
+    }
+
+
+KIND = CheckKind(
+    name="dns",
+    label="DNS",
+    run=check_dns,
+    clean_target=_clean_target,
+    options=(
+        OptionField(
+            "dns_record_type",
+            "DNS record type",
+            default="A",
+            choices=DNS_RECORD_TYPES,
+        ),
+        OptionField(
+            "dns_expected",
+            "Expected DNS value",
+            default="",
+            help_text="One of the answers must equal this (optional).",
+        ),
+        OptionField("dns_resolver", "DNS resolver", default="", clean=_clean_resolver),
+    ),
+    check_together=_public_resolver,
+    settings_from=_settings,
+)

@@ -7,8 +7,9 @@ times in as plain values (``last_ping_at``, ``since``, ``interval_seconds``,
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from .base import CheckContext, CheckResult, CheckSpec, down
+from .base import CheckContext, CheckKind, CheckResult, CheckSpec, OptionField, down
 
 
 def _when(value: str | None) -> datetime | None:
@@ -48,3 +49,40 @@ async def check_heartbeat(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             f"{late} s past the {interval} s interval plus {grace} s grace."
         )
     return down("no_ping", message, details=details)
+
+
+def _no_target(target: str, *, allow_private: bool) -> str:
+    return ""  # pinged, not checked: there is nothing to reach
+
+
+def _settings(source: Any, config: Any) -> dict[str, Any]:
+    last_ping = source.last_ping_at
+    created = source.created_at
+    return {
+        "last_ping_at": last_ping.isoformat() if last_ping else None,
+        "since": created.isoformat() if created else None,
+        "interval_seconds": source.interval_seconds,
+        "grace_seconds": source.heartbeat_grace_seconds,
+    }
+
+
+KIND = CheckKind(
+    name="heartbeat",
+    label="Heartbeat",
+    run=check_heartbeat,
+    clean_target=_no_target,
+    options=(
+        OptionField(
+            "heartbeat_grace_seconds",
+            "Heartbeat grace (seconds)",
+            default=60,
+            min_value=0,
+            max_value=86400,
+            help_text="How late a ping may be before the monitor is down (on top "
+            "of the interval).",
+        ),
+    ),
+    settings_from=_settings,
+    shown=("ping_url", "last_ping_at"),
+    passive=True,
+)

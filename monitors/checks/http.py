@@ -5,21 +5,33 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import ssl
 import time
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-import aiohttp
-from aiohttp import http_exceptions
-
 from uptime import outbound
+from uptime.failures import classify
 
 from . import jsonpath, tls
-from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
+from .base import (
+    CheckContext,
+    CheckKind,
+    CheckResult,
+    CheckSpec,
+    OptionField,
+    down,
+    up_or_degraded,
+)
 from .evidence import http_evidence
-from .options import parse_status_codes, status_accepted
+from .options import (
+    HTTP_METHODS,
+    MAX_REQUEST_BODY,
+    parse_status_codes,
+    require_public,
+    status_accepted,
+    validate_headers,
+)
 
 
 def _status_text(code: int) -> str:
@@ -27,65 +39,6 @@ def _status_text(code: int) -> str:
         return f"HTTP {code} {HTTPStatus(code).phrase}"
     except ValueError:
         return f"HTTP {code}"
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        nxt = getattr(current, "os_error", None)
-        if not isinstance(nxt, BaseException) or nxt in seen:
-            nxt = current.__cause__ or current.__context__
-        current = nxt
-    return seen
-
-
-def classify(exc: BaseException) -> tuple[str, str]:
-    """Map an exception from a request to (error, message)."""
-    chain = _chain(exc)
-    for item in chain:
-        if isinstance(item, outbound.BlockedAddress):
-            return (
-                "blocked_address",
-                f"Refused to connect to a non-public address ({item.address}).",
-            )
-    if any("blocked non-public address" in str(item) for item in chain):
-        return "blocked_address", "Refused to connect to a non-public address."
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "timeout", "No complete response within the timeout."
-    if isinstance(exc, outbound.TooManyRedirects):
-        return "too_many_redirects", str(exc).capitalize() + "."
-    if isinstance(exc, outbound.BodyTooLarge):
-        return "body_too_large", str(exc).capitalize() + "."
-    if isinstance(exc, aiohttp.ClientConnectorDNSError | socket.gaierror):
-        return "dns", "The host name does not resolve."
-    if any(isinstance(item, http_exceptions.LineTooLong) for item in chain) or any(
-        "Too many headers" in str(item) for item in chain
-    ):
-        return (
-            "protocol",
-            f"Response headers too large (over {outbound.MAX_HEADERS} headers or "
-            f"{outbound.MAX_HEADER_LINE} bytes in one line).",
-        )
-    if isinstance(
-        exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError
-    ) or any(isinstance(item, ssl.SSLError) for item in chain):
-        reason = getattr(exc, "certificate_error", None) or exc
-        return "tls", f"TLS error: {reason}"[:500]
-    if isinstance(exc, outbound.InvalidTarget | aiohttp.InvalidURL | ValueError):
-        return "invalid_url", f"Invalid URL: {exc}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connect", f"Could not connect: {exc.os_error.strerror or exc.os_error}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connect", "Could not connect: connection refused."
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "connect", "The server closed the connection without a response."
-    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
-        return "protocol", f"Invalid HTTP response: {exc}"[:500]
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return "connect", f"Connection failed: {exc}"[:500]
-    return "internal", f"Check failed: {type(exc).__name__}"
 
 
 def _request_body(options: dict[str, Any]) -> bytes | None:
@@ -157,7 +110,8 @@ async def check_http(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
             )
     except Exception as exc:  # every failure is a DOWN tick, never a crash
         end = time.monotonic()
-        error, message = classify(exc)
+        failure = classify(exc)
+        error, message = failure.error, failure.message
         details = http_evidence(progress, full=True, end=end)
         remaining = spec.timeout - (end - progress.started)
         if error == "tls" and "certificate" not in details and remaining > 0.1:
@@ -209,3 +163,117 @@ async def check_http(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
     if result.status == "degraded":
         result.details = http_evidence(progress, full=True)
     return result
+
+
+# --- The kind's declaration ----------------------------------------------------
+
+
+def _clean_target(target: str, *, allow_private: bool) -> str:
+    if not target:
+        raise ValueError("An http(s) URL is required for an HTTP monitor.")
+    host, _port = outbound.validate_url(target)
+    require_public(host, allow_private=allow_private)
+    return target
+
+
+def _clean_body(body: str) -> str:
+    if len(body.encode()) > MAX_REQUEST_BODY:
+        raise ValueError(f"At most {MAX_REQUEST_BODY // 1024} KB.")
+    return body
+
+
+def _clean_status_codes(text: str) -> str:
+    parse_status_codes(text)
+    return text
+
+
+def _clean_json_path(expression: str) -> str:
+    if expression:
+        jsonpath.parse(expression)
+    return expression
+
+
+def _check_together(
+    values: Mapping[str, Any], *, allow_private: bool
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    method = values.get("http_method") or "GET"
+    if values.get("http_body") and method in ("GET", "HEAD", "OPTIONS"):
+        errors["http_body"] = f"A {method} request is sent without a body."
+    if method == "HEAD":
+        for name in ("keyword", "json_path"):
+            if values.get(name):
+                errors[name] = "A HEAD response has no body to look into."
+    if values.get("auth_password") and not values.get("auth_username"):
+        errors["auth_username"] = "Basic auth needs a user name too."
+    return errors
+
+
+def _settings(source: Any, config: Any) -> dict[str, Any]:
+    return {
+        "method": source.http_method,
+        "headers": dict(source.http_headers or {}),
+        "body": source.http_body,
+        "auth_username": source.auth_username,
+        "auth_password": source.auth_password,
+        "accepted_status_codes": source.accepted_status_codes,
+        "follow_redirects": source.follow_redirects,
+        "max_redirects": source.max_redirects,
+        "verify_tls": source.verify_tls,
+        "keyword": source.keyword,
+        "keyword_mode": source.keyword_mode,
+        "json_path": source.json_path,
+        "max_body": config.UPTIME_MAX_BODY_BYTES,
+    }
+
+
+KIND = CheckKind(
+    name="http",
+    label="HTTP(S)",
+    run=check_http,
+    clean_target=_clean_target,
+    options=(
+        OptionField("http_method", "HTTP method", default="GET", choices=HTTP_METHODS),
+        OptionField(
+            "http_headers",
+            "Request headers (JSON)",
+            default={},
+            help_text='A JSON object, e.g. {"X-Token": "abc"}.',
+            clean=validate_headers,
+            multiline=True,
+        ),
+        OptionField(
+            "http_body", "Request body", default="", clean=_clean_body, multiline=True
+        ),
+        OptionField("auth_username", "Basic auth user", default=""),
+        OptionField(
+            "auth_password", "Basic auth password", default="", write_only=True
+        ),
+        OptionField(
+            "accepted_status_codes",
+            "Accepted status codes",
+            default="200-399",
+            clean=_clean_status_codes,
+        ),
+        OptionField("follow_redirects", "Follow redirects", default=True),
+        OptionField(
+            "max_redirects", "Maximum redirects", default=5, min_value=0, max_value=20
+        ),
+        OptionField("verify_tls", "Verify the TLS certificate", default=True),
+        OptionField(
+            "keyword",
+            "Keyword",
+            default="",
+            help_text="Text to look for in the response body.",
+        ),
+        OptionField(
+            "keyword_mode",
+            "Keyword must be",
+            default="present",
+            choices=("present", "absent"),
+        ),
+        OptionField("json_path", "JSON assertion", default="", clean=_clean_json_path),
+    ),
+    check_together=_check_together,
+    settings_from=_settings,
+)

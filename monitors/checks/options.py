@@ -1,6 +1,7 @@
-"""Parsing and validating check options, shared by the checks and the
-API, admin and dashboard forms (so a form refuses what a check could not
-run). Plain values in, ``{field: message}`` out; no Django models here.
+"""The parsers behind the kinds' targets and options, shared by the checks
+and by their declarations (so a form refuses what a check could not run).
+Plain values in, a value or a ValueError with the user's message out; no
+Django models here. ``registry.clean_options`` applies them per kind.
 """
 
 from __future__ import annotations
@@ -13,34 +14,26 @@ from urllib.parse import urlsplit
 
 from uptime import outbound
 
-from . import jsonpath
-
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 DNS_RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS")
 MAX_REQUEST_HEADERS = 30
 MAX_REQUEST_BODY = 64 * 1024
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-# Framing headers are aiohttp's to set; a user value would corrupt the request.
-_RESERVED_HEADERS = {"content-length", "transfer-encoding", "connection", "upgrade"}
+# Framing and hop-by-hop headers are aiohttp's to set; a user value would
+# corrupt the request or smuggle a second one behind it.
+_RESERVED_HEADERS = {
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+}
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 StatusRanges = list[tuple[int, int]]
-
-# The monitor fields clean_options() looks at together (API, admin, forms).
-CHECK_FIELDS = (
-    "kind",
-    "url",
-    "http_method",
-    "http_headers",
-    "http_body",
-    "auth_username",
-    "auth_password",
-    "accepted_status_codes",
-    "keyword",
-    "json_path",
-    "dns_record_type",
-    "dns_resolver",
-)
 
 
 def parse_status_codes(text: str) -> StatusRanges:
@@ -97,6 +90,17 @@ def tcp_target(host: str, port: int) -> str:
     return f"tcp://{shown}:{port}"
 
 
+def require_public(host: str, *, allow_private: bool) -> None:
+    """The address rule, said up front as the target's error."""
+    try:
+        outbound.check_destination(host, allow_private=allow_private)
+    except outbound.BlockedAddress as exc:
+        raise ValueError(
+            f"{host} is a private or reserved address ({exc.address}); "
+            "checks only reach public addresses."
+        ) from None
+
+
 def _check_host(host: str) -> None:
     if outbound.host_ip(host) is not None:
         return
@@ -146,6 +150,12 @@ def parse_resolver(text: str) -> tuple[str, int]:
     return str(ip), port
 
 
+def _host_header_allowed() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "UPTIME_ALLOW_HOST_HEADER", False))
+
+
 def validate_headers(headers: Any) -> dict[str, str]:
     if headers in (None, ""):
         return {}
@@ -159,6 +169,13 @@ def validate_headers(headers: Any) -> dict[str, str]:
             raise ValueError(f"{str(name)[:100]!r} is not a valid header name.")
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"{name} is set by the checker and cannot be overridden.")
+        if name.lower() == "host" and not _host_header_allowed():
+            # A Host of one's choosing asks a shared address (CDN, load
+            # balancer) for any site behind it, not the one in the URL.
+            raise ValueError(
+                f"{name} comes from the URL; this server does not allow setting "
+                "it (UPTIME_ALLOW_HOST_HEADER)."
+            )
         if not isinstance(value, str):
             raise ValueError(f"The value of {name} must be a string.")
         if len(value) > 1000 or any(c in value for c in "\r\n\0"):
@@ -167,103 +184,3 @@ def validate_headers(headers: Any) -> dict[str, str]:
             )
         clean[name] = value
     return clean
-
-
-def clean_options(
-    values: Mapping[str, Any], *, allow_private: bool
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Validate a monitor's kind, target and options together.
-
-    ``values`` holds the monitor's fields (url, kind, http_method, ...).
-    Returns (normalized values to store, {field: error message}).
-    """
-    kind = values.get("kind") or "http"
-    url = (values.get("url") or "").strip()
-    cleaned: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-
-    def attempt(field: str, func: Any, *args: Any) -> Any:
-        try:
-            return func(*args)
-        except ValueError as exc:
-            errors[field] = str(exc)
-            return None
-
-    if kind == "http":
-        if not url:
-            errors["url"] = "An http(s) URL is required for an HTTP monitor."
-        else:
-            try:
-                host, _port = outbound.validate_url(url)
-                outbound.check_destination(host, allow_private=allow_private)
-                cleaned["url"] = url
-            except outbound.InvalidTarget as exc:
-                errors["url"] = str(exc)
-            except outbound.BlockedAddress as exc:
-                errors["url"] = (
-                    f"{host} is a private or reserved address ({exc.address}); "
-                    "checks only reach public addresses."
-                )
-        method = values.get("http_method") or "GET"
-        if method not in HTTP_METHODS:
-            errors["http_method"] = f"Must be one of {', '.join(HTTP_METHODS)}."
-        headers = attempt("http_headers", validate_headers, values.get("http_headers"))
-        if headers is not None:
-            cleaned["http_headers"] = headers
-        body = values.get("http_body") or ""
-        if len(body.encode()) > MAX_REQUEST_BODY:
-            errors["http_body"] = f"At most {MAX_REQUEST_BODY // 1024} KB."
-        if body and method in ("GET", "HEAD", "OPTIONS"):
-            errors["http_body"] = f"A {method} request is sent without a body."
-        attempt(
-            "accepted_status_codes",
-            parse_status_codes,
-            values.get("accepted_status_codes") or "200-399",
-        )
-        if values.get("json_path"):
-            attempt("json_path", jsonpath.parse, values["json_path"])
-        if method == "HEAD":
-            for field in ("keyword", "json_path"):
-                if values.get(field):
-                    errors[field] = "A HEAD response has no body to look into."
-        if values.get("auth_password") and not values.get("auth_username"):
-            errors["auth_username"] = "Basic auth needs a user name too."
-    elif kind == "tcp":
-        target = attempt("url", parse_tcp_target, url)
-        if target is not None:
-            host, port = target
-            try:
-                outbound.check_destination(host, allow_private=allow_private)
-                cleaned["url"] = tcp_target(host, port)
-            except outbound.BlockedAddress as exc:
-                errors["url"] = (
-                    f"{host} is a private or reserved address ({exc.address}); "
-                    "checks only reach public addresses."
-                )
-    elif kind == "dns":
-        name = attempt("url", parse_dns_name, url)
-        if name is not None:
-            cleaned["url"] = name
-        if values.get("dns_record_type", "A") not in DNS_RECORD_TYPES:
-            errors["dns_record_type"] = f"Must be one of {', '.join(DNS_RECORD_TYPES)}."
-        resolver = (values.get("dns_resolver") or "").strip()
-        if resolver:
-            parsed = attempt("dns_resolver", parse_resolver, resolver)
-            if parsed is not None:
-                ip, port = parsed
-                if not allow_private and outbound.address_is_blocked(
-                    ipaddress.ip_address(ip)
-                ):
-                    errors["dns_resolver"] = (
-                        f"{ip} is a private or reserved address; use a public "
-                        "resolver or leave empty for the system resolver."
-                    )
-                else:
-                    cleaned["dns_resolver"] = (
-                        f"[{ip}]:{port}" if ":" in ip else (f"{ip}:{port}")
-                    )
-    elif kind == "heartbeat":
-        cleaned["url"] = ""
-    else:
-        errors["kind"] = "Must be one of http, tcp, dns, heartbeat."
-    return cleaned, errors

@@ -6,11 +6,11 @@ import asyncio
 import socket
 
 from uptime import outbound
+from uptime.failures import classify
 
-from .base import CheckContext, CheckResult, CheckSpec, down, up_or_degraded
+from .base import CheckContext, CheckKind, CheckResult, CheckSpec, down, up_or_degraded
 from .evidence import connection_evidence
-from .http import classify
-from .options import parse_tcp_target
+from .options import parse_tcp_target, require_public, tcp_target
 
 
 async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
@@ -25,7 +25,8 @@ async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
                 host, port, allow_private=ctx.allow_private, progress=progress
             )
     except Exception as exc:  # every failure is a DOWN tick, never a crash
-        error, message = classify(exc)
+        failure = classify(exc)
+        error, message = failure.error, failure.message
         if isinstance(exc, socket.gaierror):
             message = f"{host} does not resolve."
         details = connection_evidence(progress)
@@ -44,3 +45,15 @@ async def check_tcp(spec: CheckSpec, ctx: CheckContext) -> CheckResult:
         response_time_ms=elapsed,
         details=details,
     )
+
+
+def _clean_target(target: str, *, allow_private: bool) -> str:
+    host, port = parse_tcp_target(target)
+    require_public(host, allow_private=allow_private)
+    return tcp_target(host, port)
+
+
+# No options: the port must accept a connection within the timeout.
+KIND = CheckKind(
+    name="tcp", label="TCP port", run=check_tcp, clean_target=_clean_target
+)

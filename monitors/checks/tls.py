@@ -13,8 +13,6 @@ from uptime import outbound
 
 from .base import CheckContext
 
-DEFAULT_EXPIRY_THRESHOLDS = (14, 7)
-
 
 def _unverified_context() -> ssl.SSLContext:
     # Only to read the certificate of a server whose handshake already

@@ -7,50 +7,22 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms import BoundField
 
-from ..forms import CheckOptionsFormMixin
-from ..models import Monitor, MonitorKind, Project, Region, Role
+from uptime.forms import DescribedErrorsMixin
+
+from ..checks import option_fields, option_names
+from ..forms import CheckOptionsFormMixin, kind_sections
+from ..models import Monitor, Project, Region, Role
 from ..projects import role_can_manage
 from ..validators import monitor_settings_errors
-
-
-class DescribedErrorsMixin:
-    """Tie each field's error list to its input for screen readers.
-
-    Django links help text with aria-describedby; the error list (rendered by
-    templates/dashboard/_field.html with id ``<id>_error``) is added here.
-    """
-
-    def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name not in self.fields:  # type: ignore[attr-defined]
-                continue
-            bound = self[name]  # type: ignore[index]
-            ids = [f"{bound.auto_id}_error"]
-            if bound.help_text:
-                ids.append(f"{bound.auto_id}_helptext")
-            bound.field.widget.attrs["aria-describedby"] = " ".join(ids)
-
-
-# Option fields that fall back to the monitor's value (or the model default)
-# when a post leaves them out or empty.
-_OPTION_DEFAULTED = (
-    "kind",
-    "http_method",
-    "accepted_status_codes",
-    "max_redirects",
-    "keyword_mode",
-    "dns_record_type",
-    "heartbeat_grace_seconds",
-)
 
 
 class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
     """Add and edit a monitor: the same rules as the API serializer.
 
-    A plain ModelForm so that check kinds can add their fields (kind, options)
-    by extending ``Meta.fields``.
+    The check options, their labels and sections come from the check kinds'
+    declarations (``monitors.checks``).
     """
 
     regions = forms.ModelMultipleChoiceField(
@@ -73,24 +45,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "recovery_threshold",
             "region_quorum",
             "show_on_status_page",
-            # Check options (monitors/checks/): HTTP(S), then DNS, heartbeat.
-            "degraded_threshold_ms",
-            "http_method",
-            "http_headers",
-            "http_body",
-            "auth_username",
-            "auth_password",
-            "accepted_status_codes",
-            "follow_redirects",
-            "max_redirects",
-            "verify_tls",
-            "keyword",
-            "keyword_mode",
-            "json_path",
-            "dns_record_type",
-            "dns_expected",
-            "dns_resolver",
-            "heartbeat_grace_seconds",
+            *option_names(),
         )
         labels = {
             "url": "URL",
@@ -101,39 +56,28 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "region_quorum": "Regions that must agree",
             "show_on_status_page": "Show on the status page",
             "kind": "Check type",
-            "degraded_threshold_ms": "Degraded above (ms)",
-            "http_method": "HTTP method",
-            "http_headers": "Request headers (JSON)",
-            "http_body": "Request body",
-            "auth_username": "Basic auth user",
-            "auth_password": "Basic auth password",
-            "accepted_status_codes": "Accepted status codes",
-            "max_redirects": "Maximum redirects",
-            "verify_tls": "Verify the TLS certificate",
-            "keyword_mode": "Keyword must be",
-            "json_path": "JSON assertion",
-            "dns_record_type": "DNS record type",
-            "dns_expected": "Expected DNS value",
-            "dns_resolver": "DNS resolver",
-            "heartbeat_grace_seconds": "Heartbeat grace (seconds)",
+            **{option.name: option.label for option in option_fields()},
         }
         help_texts = {
             "url": "What to check: an http(s) URL; host:port for TCP; a domain "
             "name for DNS; leave empty for a heartbeat.",
-            "http_headers": 'A JSON object, e.g. {"X-Token": "abc"}.',
-            "keyword": "Text to look for in the response body.",
-            "dns_expected": "One of the answers must equal this (optional).",
-            "heartbeat_grace_seconds": "How late a ping may be before the "
-            "monitor is down (on top of the interval).",
             "failure_threshold": "Consecutive failed checks in a region.",
             "recovery_threshold": "Consecutive good checks in a region.",
             "region_quorum": "Leave empty for a majority of the chosen regions.",
+            **{
+                option.name: option.help_text
+                for option in option_fields()
+                if option.help_text
+            },
         }
         widgets = {
             # Text, not URL: TCP and DNS targets are not URLs.
             "url": forms.TextInput(attrs={"placeholder": "https://example.com/"}),
-            "http_body": forms.Textarea(attrs={"rows": 3}),
-            "http_headers": forms.Textarea(attrs={"rows": 3}),
+            **{
+                option.name: forms.Textarea(attrs={"rows": 3})
+                for option in option_fields()
+                if option.multiline
+            },
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -147,13 +91,29 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.fields["timeout_seconds"].widget.attrs["step"] = "any"
         if self.instance.pk is None and not self.is_bound:
             self.initial.setdefault("regions", list(self.fields["regions"].queryset))
-        # Options have model defaults: a post that leaves one out keeps it.
-        for name in _OPTION_DEFAULTED:
+        # Options have model defaults: a post that leaves one out (or empty)
+        # keeps the monitor's value rather than failing as "required".
+        self._defaulted = [
+            name
+            for name in ("kind", *option_names())
+            if name in self.fields and self.fields[name].required
+        ]
+        for name in self._defaulted:
             self.fields[name].required = False
-        # The "remove password" box right under the password field.
-        order = list(self.Meta.fields)
-        order.insert(order.index("auth_password") + 1, "clear_auth_password")
-        self.order_fields(order)
+
+    def sections(self) -> list[tuple[str, str, list[BoundField]]]:
+        """(legend, kind, fields): the monitor's own settings first (no
+        legend), then one fieldset per check kind that has options."""
+        by_kind = kind_sections(self.fields)
+        placed = {name for _kind, names in by_kind for name in names}
+        general = [self[name] for name in self.fields if name not in placed]
+        return [
+            ("", "", general),
+            *(
+                (kind.label, kind.name, [self[name] for name in names])
+                for kind, names in by_kind
+            ),
+        ]
 
     def clean_url(self) -> str:
         # What the target must be depends on the kind: checked in clean().
@@ -161,19 +121,16 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
 
     def _clean_check_options(self, data: dict[str, Any]) -> None:
         """Kind, target and options, with the API's rules and messages."""
-        for name in _OPTION_DEFAULTED:
+        for name in self._defaulted:
             if data.get(name) in (None, "") and name not in self.errors:
                 data[name] = getattr(self.instance, name)
         if "kind" not in self.data:
             # A post without the check section (an older page, a script):
             # an absent checkbox there means "unchanged", not "off".
-            for name in ("follow_redirects", "verify_tls", "show_on_status_page"):
-                data[name] = getattr(self.instance, name)
-        values = self.clean_check_options(data)
-        if values["kind"] == MonitorKind.HEARTBEAT and data.get("regions"):
-            # Evaluated from the database: one region is enough (as the API).
-            data["regions"] = list(data["regions"].order_by("code")[:1])
-            data["region_quorum"] = None
+            for name in ("show_on_status_page", *option_names()):
+                if isinstance(self.fields.get(name), forms.BooleanField):
+                    data[name] = getattr(self.instance, name)
+        self.clean_check_options(data)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

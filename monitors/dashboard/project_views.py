@@ -13,12 +13,13 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from uptime.pages import SESSION_PROJECT, page_projects, render_page
+
 from .. import members as member_services
 from ..models import Invitation, Membership, Role
 from ..projects import project_require, projects_for, role_can_manage
 from ..services import project_create as project_create_service
 from .forms import InviteForm, NewProjectForm, ProjectForm, RoleForm
-from .views import SESSION_PROJECT, page_projects, render_page
 
 
 def _error_text(exc: ValidationError) -> str:

@@ -1,10 +1,8 @@
 """Read-side queries for the dashboard, the status page and the badges.
 
 Every aggregate is one SQL statement over a whole page of monitors (never a
-query per monitor). On PostgreSQL the statements use ``LATERAL`` joins that
-walk the tick indexes backwards, ``percentile_cont`` and ``generate_series``;
-the SQLite quick start gets plain-ORM fallbacks that give the same answers
-on its small data.
+query per monitor). The statements are PostgreSQL's: ``LATERAL`` joins that
+walk the tick indexes backwards, ``percentile_cont`` and ``generate_series``.
 
 Uptime (SLA) is computed from incidents, not from ticks:
 
@@ -21,7 +19,6 @@ tiny next to the tick table, so the overview does not scan millions of ticks.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,15 +29,12 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    F,
     IntegerField,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ..models import Incident, IncidentStatus, Monitor, MonitorStatus, Tick
@@ -78,10 +72,6 @@ _STATUS_ORDER = {
     MonitorStatus.UP: 2,
     MonitorStatus.PAUSED: 3,
 }
-
-
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def _fetch(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -129,13 +119,6 @@ def monitor_status_counts(*, project_id: int) -> dict[str, int]:
 # --- uptime from incidents ---------------------------------------------------------
 
 
-def _overlap(
-    start: datetime, end: datetime | None, lo: datetime, hi: datetime
-) -> float:
-    end = end or hi
-    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds())
-
-
 def uptime_by_monitor(
     *, monitors: Sequence[Monitor], now: datetime | None = None
 ) -> dict[int, dict[str, float | None]]:
@@ -149,37 +132,25 @@ def uptime_by_monitor(
     created = {m.pk: m.created_at for m in monitors}
     ids = list(created)
     down: dict[tuple[int, str], float] = defaultdict(float)
-    if _is_postgres():
-        values = ", ".join(["(%s, %s::interval)"] * len(UPTIME_WINDOWS))
-        params: list[Any] = []
-        for label, span in UPTIME_WINDOWS.items():
-            params += [label, span]
-        sql = f"""
-            WITH w(label, span) AS (VALUES {values})
-            SELECT i.monitor_id, w.label,
-                   SUM(EXTRACT(EPOCH FROM
-                       LEAST(COALESCE(i.resolved_at, %s), %s)
-                       - GREATEST(i.started_at, %s - w.span, m.created_at)))
-            FROM {Incident._meta.db_table} i
-            JOIN {Monitor._meta.db_table} m ON m.id = i.monitor_id
-            JOIN w ON COALESCE(i.resolved_at, %s) > GREATEST(%s - w.span, m.created_at)
-            WHERE i.monitor_id = ANY(%s) AND i.started_at < %s
-            GROUP BY i.monitor_id, w.label
-        """
-        params += [now, now, now, now, now, ids, now]
-        for monitor_id, label, seconds in _fetch(sql, params):
-            down[(monitor_id, label)] = max(float(seconds or 0), 0.0)
-    else:
-        oldest = now - max(UPTIME_WINDOWS.values())
-        incidents = Incident.objects.filter(
-            Q(resolved_at__isnull=True) | Q(resolved_at__gt=oldest),
-            monitor_id__in=ids,
-            started_at__lt=now,
-        ).values_list("monitor_id", "started_at", "resolved_at")
-        for monitor_id, started, resolved in incidents:
-            for label, span in UPTIME_WINDOWS.items():
-                lo = max(now - span, created[monitor_id])
-                down[(monitor_id, label)] += _overlap(started, resolved, lo, now)
+    values = ", ".join(["(%s, %s::interval)"] * len(UPTIME_WINDOWS))
+    params: list[Any] = []
+    for label, span in UPTIME_WINDOWS.items():
+        params += [label, span]
+    sql = f"""
+        WITH w(label, span) AS (VALUES {values})
+        SELECT i.monitor_id, w.label,
+               SUM(EXTRACT(EPOCH FROM
+                   LEAST(COALESCE(i.resolved_at, %s), %s)
+                   - GREATEST(i.started_at, %s - w.span, m.created_at)))
+        FROM {Incident._meta.db_table} i
+        JOIN {Monitor._meta.db_table} m ON m.id = i.monitor_id
+        JOIN w ON COALESCE(i.resolved_at, %s) > GREATEST(%s - w.span, m.created_at)
+        WHERE i.monitor_id = ANY(%s) AND i.started_at < %s
+        GROUP BY i.monitor_id, w.label
+    """
+    params += [now, now, now, now, now, ids, now]
+    for monitor_id, label, seconds in _fetch(sql, params):
+        down[(monitor_id, label)] = max(float(seconds or 0), 0.0)
     out: dict[int, dict[str, float | None]] = {}
     for monitor_id, created_at in created.items():
         row: dict[str, float | None] = {}
@@ -230,40 +201,26 @@ def daily_uptime(
     if not created:
         return {}
     down: dict[tuple[int, date], float] = defaultdict(float)
-    if _is_postgres():
-        sql = f"""
-            SELECT i.monitor_id, d.day::date,
-                   SUM(EXTRACT(EPOCH FROM
-                       LEAST(COALESCE(i.resolved_at, %(now)s), d.day + interval '1 day',
-                             %(now)s)
-                       - GREATEST(i.started_at, d.day)))
-            FROM {Incident._meta.db_table} i
-            JOIN generate_series(%(first)s::timestamptz, %(today)s::timestamptz,
-                                 interval '1 day') AS d(day)
-              ON i.started_at < d.day + interval '1 day'
-             AND COALESCE(i.resolved_at, %(now)s) > d.day
-            WHERE i.monitor_id = ANY(%(ids)s) AND i.started_at < %(now)s
-              AND (i.resolved_at IS NULL OR i.resolved_at > %(first)s)
-            GROUP BY i.monitor_id, d.day
-        """
-        rows = _fetch(
-            sql, {"now": now, "first": first, "today": today, "ids": list(created)}
-        )
-        for monitor_id, day, seconds in rows:
-            down[(monitor_id, day)] = max(float(seconds or 0), 0.0)
-    else:
-        incidents = Incident.objects.filter(
-            Q(resolved_at__isnull=True) | Q(resolved_at__gt=first),
-            monitor_id__in=list(created),
-            started_at__lt=now,
-        ).values_list("monitor_id", "started_at", "resolved_at")
-        for monitor_id, started, resolved in incidents:
-            for n in range(days):
-                lo = first + timedelta(days=n)
-                hi = min(lo + timedelta(days=1), now)
-                seconds = _overlap(started, resolved or now, lo, hi)
-                if seconds:
-                    down[(monitor_id, lo.date())] += seconds
+    sql = f"""
+        SELECT i.monitor_id, d.day::date,
+               SUM(EXTRACT(EPOCH FROM
+                   LEAST(COALESCE(i.resolved_at, %(now)s), d.day + interval '1 day',
+                         %(now)s)
+                   - GREATEST(i.started_at, d.day)))
+        FROM {Incident._meta.db_table} i
+        JOIN generate_series(%(first)s::timestamptz, %(today)s::timestamptz,
+                             interval '1 day') AS d(day)
+          ON i.started_at < d.day + interval '1 day'
+         AND COALESCE(i.resolved_at, %(now)s) > d.day
+        WHERE i.monitor_id = ANY(%(ids)s) AND i.started_at < %(now)s
+          AND (i.resolved_at IS NULL OR i.resolved_at > %(first)s)
+        GROUP BY i.monitor_id, d.day
+    """
+    rows = _fetch(
+        sql, {"now": now, "first": first, "today": today, "ids": list(created)}
+    )
+    for monitor_id, day, seconds in rows:
+        down[(monitor_id, day)] = max(float(seconds or 0), 0.0)
     # The day boundaries are the same for every monitor: compute them once.
     spans = []
     for n in range(days):
@@ -298,35 +255,19 @@ def sparklines(
     out: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
     if not monitor_ids:
         return out
-    if _is_postgres():
-        # One index walk per monitor on (monitor, scheduled_at), LIMIT k.
-        sql = f"""
-            SELECT m.id, t.response_time_ms, t.status
-            FROM unnest(%s::bigint[]) AS m(id)
-            CROSS JOIN LATERAL (
-                SELECT response_time_ms, status, scheduled_at
-                FROM {Tick._meta.db_table}
-                WHERE monitor_id = m.id
-                ORDER BY scheduled_at DESC LIMIT %s
-            ) t
-            ORDER BY m.id, t.scheduled_at
-        """
-        rows = _fetch(sql, [list(monitor_ids), points])
-    else:
-        since = timezone.now() - timedelta(days=1)
-        rows = list(
-            Tick.objects.filter(monitor_id__in=monitor_ids, scheduled_at__gte=since)
-            .annotate(
-                rn=Window(
-                    RowNumber(),
-                    partition_by=[F("monitor_id")],
-                    order_by=F("scheduled_at").desc(),
-                )
-            )
-            .filter(rn__lte=points)
-            .order_by("monitor_id", "scheduled_at")
-            .values_list("monitor_id", "response_time_ms", "status")
-        )
+    # One index walk per monitor on (monitor, scheduled_at), LIMIT k.
+    sql = f"""
+        SELECT m.id, t.response_time_ms, t.status
+        FROM unnest(%s::bigint[]) AS m(id)
+        CROSS JOIN LATERAL (
+            SELECT response_time_ms, status, scheduled_at
+            FROM {Tick._meta.db_table}
+            WHERE monitor_id = m.id
+            ORDER BY scheduled_at DESC LIMIT %s
+        ) t
+        ORDER BY m.id, t.scheduled_at
+    """
+    rows = _fetch(sql, [list(monitor_ids), points])
     for monitor_id, ms, status in rows:
         out[monitor_id].append((ms, status))
     return out
@@ -347,58 +288,21 @@ def region_states(*, monitor_ids: Sequence[int]) -> dict[int, list[RegionState]]
         return out
     through = Monitor.regions.through._meta.db_table
     region = Monitor.regions.rel.model._meta.db_table
-    if _is_postgres():
-        # One probe of the unique (monitor, region, scheduled_at) index per pair.
-        sql = f"""
-            SELECT mr.monitor_id, r.code, t.status, t.checked_at, t.response_time_ms
-            FROM {through} mr
-            JOIN {region} r ON r.id = mr.region_id AND r.active
-            LEFT JOIN LATERAL (
-                SELECT status, checked_at, response_time_ms
-                FROM {Tick._meta.db_table}
-                WHERE monitor_id = mr.monitor_id AND region_id = mr.region_id
-                ORDER BY scheduled_at DESC LIMIT 1
-            ) t ON true
-            WHERE mr.monitor_id = ANY(%s)
-            ORDER BY mr.monitor_id, r.code
-        """
-        rows = _fetch(sql, [list(monitor_ids)])
-    else:
-        pairs = list(
-            Monitor.regions.through.objects.filter(
-                monitor_id__in=monitor_ids, region__active=True
-            ).values_list("monitor_id", "region_id", "region__code")
-        )
-        latest = {
-            (t["monitor_id"], t["region_id"]): t
-            for t in Tick.objects.filter(
-                monitor_id__in=monitor_ids,
-                scheduled_at__gte=timezone.now() - timedelta(days=2),
-            )
-            .annotate(
-                rn=Window(
-                    RowNumber(),
-                    partition_by=[F("monitor_id"), F("region_id")],
-                    order_by=F("scheduled_at").desc(),
-                )
-            )
-            .filter(rn=1)
-            .values(
-                "monitor_id", "region_id", "status", "checked_at", "response_time_ms"
-            )
-        }
-        rows = []
-        for monitor_id, region_id, code in sorted(pairs, key=lambda p: (p[0], p[2])):
-            t = latest.get((monitor_id, region_id)) or {}
-            rows.append(
-                (
-                    monitor_id,
-                    code,
-                    t.get("status"),
-                    t.get("checked_at"),
-                    t.get("response_time_ms"),
-                )
-            )
+    # One probe of the unique (monitor, region, scheduled_at) index per pair.
+    sql = f"""
+        SELECT mr.monitor_id, r.code, t.status, t.checked_at, t.response_time_ms
+        FROM {through} mr
+        JOIN {region} r ON r.id = mr.region_id AND r.active
+        LEFT JOIN LATERAL (
+            SELECT status, checked_at, response_time_ms
+            FROM {Tick._meta.db_table}
+            WHERE monitor_id = mr.monitor_id AND region_id = mr.region_id
+            ORDER BY scheduled_at DESC LIMIT 1
+        ) t ON true
+        WHERE mr.monitor_id = ANY(%s)
+        ORDER BY mr.monitor_id, r.code
+    """
+    rows = _fetch(sql, [list(monitor_ids)])
     for monitor_id, code, status, checked_at, ms in rows:
         out[monitor_id].append(
             RegionState(
@@ -453,16 +357,6 @@ class Chart:
     total: Series
 
 
-def _quantile(values: list[int], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    # "inclusive" matches PostgreSQL's percentile_cont (linear interpolation).
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return float(cuts[round(q * 100) - 1])
-
-
 def response_chart(
     *, monitor: Monitor, range_key: str, now: datetime | None = None
 ) -> Chart:
@@ -474,52 +368,32 @@ def response_chart(
     region = Monitor.regions.rel.model._meta.db_table
     # Keys: (region code or None, bucket or None) -> (p50, p95, checks, failed)
     cells: dict[tuple[str | None, datetime | None], tuple[Any, ...]] = {}
-    if _is_postgres():
-        sql = f"""
-            SELECT r.code, date_bin(%(step)s, t.scheduled_at, %(origin)s) AS bucket,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_time_ms),
-                   percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_time_ms),
-                   count(*), count(*) FILTER (WHERE t.status = 'down'),
-                   GROUPING(r.code), GROUPING(date_bin(%(step)s, t.scheduled_at,
-                                                       %(origin)s))
-            FROM {Tick._meta.db_table} t
-            JOIN {region} r ON r.id = t.region_id
-            WHERE t.monitor_id = %(monitor)s
-              AND t.scheduled_at >= %(start)s AND t.scheduled_at < %(end)s
-            GROUP BY GROUPING SETS ((r.code, bucket), (r.code), ())
-        """
-        rows = _fetch(
-            sql,
-            {
-                "step": step,
-                "origin": start,
-                "monitor": monitor.pk,
-                "start": start,
-                "end": now,
-            },
-        )
-        for code, bucket, p50, p95, checks, failed, g_region, g_bucket in rows:
-            key = (None if g_region else code, None if g_bucket else bucket)
-            cells[key] = (p50, p95, checks, failed)
-    else:
-        values: dict[tuple[str | None, datetime | None], list[int]] = defaultdict(list)
-        counts: dict[tuple[str | None, datetime | None], list[int]] = defaultdict(
-            lambda: [0, 0]
-        )
-        rows = Tick.objects.filter(
-            monitor=monitor, scheduled_at__gte=start, scheduled_at__lt=now
-        ).values_list("region__code", "scheduled_at", "response_time_ms", "status")
-        for code, at, ms, status in rows:
-            bucket = start + step * int((at - start) / step)
-            for key in ((code, bucket), (code, None), (None, None)):
-                if ms is not None:
-                    values[key].append(ms)
-                counts[key][0] += 1
-                counts[key][1] += status == "down"
-        for key, (checks, failed) in counts.items():
-            vals = sorted(values[key])
-            cells[key] = (_quantile(vals, 0.5), _quantile(vals, 0.95), checks, failed)
-
+    sql = f"""
+        SELECT r.code, date_bin(%(step)s, t.scheduled_at, %(origin)s) AS bucket,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_time_ms),
+               percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_time_ms),
+               count(*), count(*) FILTER (WHERE t.status = 'down'),
+               GROUPING(r.code), GROUPING(date_bin(%(step)s, t.scheduled_at,
+                                                   %(origin)s))
+        FROM {Tick._meta.db_table} t
+        JOIN {region} r ON r.id = t.region_id
+        WHERE t.monitor_id = %(monitor)s
+          AND t.scheduled_at >= %(start)s AND t.scheduled_at < %(end)s
+        GROUP BY GROUPING SETS ((r.code, bucket), (r.code), ())
+    """
+    rows = _fetch(
+        sql,
+        {
+            "step": step,
+            "origin": start,
+            "monitor": monitor.pk,
+            "start": start,
+            "end": now,
+        },
+    )
+    for code, bucket, p50, p95, checks, failed, g_region, g_bucket in rows:
+        key = (None if g_region else code, None if g_bucket else bucket)
+        cells[key] = (p50, p95, checks, failed)
     codes = sorted({code for code, _ in cells if code is not None})
     n_buckets = int(span / step)
     buckets = [start + step * i for i in range(n_buckets)]

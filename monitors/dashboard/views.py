@@ -10,7 +10,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,11 +19,14 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from uptime.pages import page_projects, render_page
+from uptime.throttling import limit_signups
+
 from .. import services
+from ..forms import monitor_form_values
 from ..members import invitations_pending_for
 from ..models import (
     Incident,
-    Membership,
     Monitor,
     MonitorKind,
     MonitorStatus,
@@ -33,62 +35,18 @@ from ..models import (
     Tick,
 )
 from ..projects import project_require, projects_for, role_at_least, role_flags
-from ..services import default_project_for, monitor_schedule_now
+from ..quotas import QuotaExceeded
+from ..services import monitor_schedule_now
+from ..timeline import incident_timeline
 from . import rows, selectors, svg
 from .evidence import evidence_summary
 from .forms import MonitorForm, SignupForm
-from .timeline import incident_timeline
 
 # Rows per overview page; ?per_page= picks another of these. At 100 the page
 # renders in a few tens of milliseconds whatever the project's size.
 OVERVIEW_PAGE_SIZE = 100
 OVERVIEW_PAGE_SIZES = (50, 100, 250, 500, 1000)
 INCIDENT_PAGE_SIZE = 50
-SESSION_PROJECT = "dashboard_project_id"
-
-
-# --- the current project -------------------------------------------------------------
-
-
-def page_projects(request: HttpRequest) -> tuple[list[Project], Project]:
-    """The user's projects (for the switcher) and the one they are looking at.
-
-    Each project carries the user's ``role`` in it. Until the user picks one,
-    they look at their personal project.
-    """
-    memberships = Membership.objects.filter(user=request.user).select_related("project")
-    projects = []
-    for membership in memberships:
-        membership.project.role = membership.role
-        projects.append(membership.project)
-    if not projects:
-        personal = default_project_for(request.user)
-        personal.role = Role.OWNER
-        projects = [personal]
-    projects.sort(key=lambda p: (p.name, p.pk))
-    wanted = request.session.get(SESSION_PROJECT)
-    current = next((p for p in projects if p.pk == wanted), None)
-    if current is None:
-        current = next(
-            (p for p in projects if p.personal and p.owner_id == request.user.pk),
-            projects[0],
-        )
-    return projects, current
-
-
-def render_page(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    projects: tuple[list[Project], Project] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    all_projects, current = projects or page_projects(request)
-    context.setdefault("projects", all_projects)
-    context.setdefault("current_project", current)
-    # What the user may do here; pages about one object pass its project's.
-    context.setdefault("may", role_flags(current.role))
-    return render(request, template, context, status=status)
 
 
 def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> Monitor:
@@ -264,20 +222,21 @@ def _sla_rows(
 @login_required
 def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
-    project = projects[1]
-    if not role_at_least(project.role, Role.MEMBER):
+    if not role_at_least(projects[1].role, Role.MEMBER):
         raise PermissionDenied("Viewers cannot add monitors.")
     form = MonitorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            monitor = form.save(commit=False)
-            monitor.project = project
-            monitor.status = MonitorStatus.PENDING
-            monitor.next_check_at = timezone.now()
-            monitor.save()
-            form.save_m2m()
-        messages.success(request, f"Monitor “{monitor.name}” added; first check now.")
-        return redirect(monitor)
+        try:
+            monitor = services.monitor_create(
+                user=request.user, project=projects[1], fields=monitor_form_values(form)
+            )
+        except QuotaExceeded as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Monitor “{monitor.name}” added; first check now."
+            )
+            return redirect(monitor)
     return render_page(
         request,
         "dashboard/monitor_form.html",
@@ -287,50 +246,20 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Edits that change neither what is checked nor how: no immediate re-check.
-_NO_RECHECK_FIELDS = frozenset(
-    {
-        "name",
-        "failure_threshold",
-        "recovery_threshold",
-        "region_quorum",
-        "show_on_status_page",
-        "clear_auth_password",
-    }
-)
-
-
-def _check_settings(monitor: Monitor) -> dict[str, Any]:
-    """The stored values an edit compares to decide on a re-check.
-
-    Compared on the model, not with ``form.changed_data``: write-only and
-    defaulted inputs (password, options a post leaves out) always look changed
-    there although the stored value stays.
-    """
-    values: dict[str, Any] = {
-        name: getattr(monitor, name)
-        for name in MonitorForm.Meta.fields
-        if name not in _NO_RECHECK_FIELDS and name != "regions"
-    }
-    values["regions"] = set(monitor.regions.values_list("pk", flat=True))
-    return values
-
-
 @login_required
 def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk, Role.MEMBER)
     form = MonitorForm(request.POST or None, instance=monitor)
-    # Taken before is_valid(): validation writes the posted values on it.
-    before = _check_settings(monitor) if request.method == "POST" else {}
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            monitor = form.save()
-            if _check_settings(monitor) != before:
-                # What is checked changed (target, kind, interval, an option,
-                # regions): check at once, then on the new grid.
-                monitor_schedule_now(monitor=monitor)
-        messages.success(request, "Monitor saved.")
-        return redirect(monitor)
+        try:
+            monitor = services.monitor_update(
+                user=request.user, monitor=monitor, fields=monitor_form_values(form)
+            )
+        except QuotaExceeded as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Monitor saved.")
+            return redirect(monitor)
     return render_page(
         request,
         "dashboard/monitor_form.html",
@@ -344,7 +273,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk, Role.MEMBER)
     if request.method == "POST":
         name = monitor.name
-        services.monitor_delete(monitor=monitor)
+        services.monitor_delete(user=request.user, monitor=monitor)
         messages.success(request, f"Monitor “{name}” deleted.")
         return redirect("dashboard:overview")
     return render_page(request, "dashboard/monitor_delete.html", {"monitor": monitor})
@@ -353,8 +282,9 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk, Role.MEMBER)
-    monitor.pause()
+    monitor = services.monitor_pause(
+        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
+    )
     messages.success(request, "Monitor paused: no checks and no alerts until resumed.")
     return redirect(monitor)
 
@@ -362,8 +292,9 @@ def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk, Role.MEMBER)
-    monitor.resume()
+    monitor = services.monitor_resume(
+        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
+    )
     messages.success(request, "Monitor resumed; checking now.")
     return redirect(monitor)
 
@@ -411,7 +342,10 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@limit_signups
 def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.REGISTRATION_OPEN:
+        return render(request, "registration/signup_closed.html", status=403)
     if request.user.is_authenticated:
         return redirect("dashboard:overview")
     nxt = request.POST.get("next") or request.GET.get("next") or ""

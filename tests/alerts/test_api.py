@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from alerts.models import Channel, Notification
+from alerts.models import Channel, Notification, mask_url
 from alerts.services import channel_create
-from monitors.models import Project
+from monitors.models import Project, Role
 from tests.alerts.servers import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_a_channel_of_a_second_project_cannot_serve_a_monitor_of_the_first(
     api, owner, make_channel, make_monitor, project
 ) -> None:
     second = Project.objects.create(name="Second", owner=owner)
-    second.members.add(owner)
+    second.members.add(owner, through_defaults={"role": Role.OWNER})
     other = make_channel("email", "ops@example.com", project=second)
     monitor = make_monitor()
     resp = api.patch(
@@ -328,3 +328,9 @@ def test_delivery_log_lists_and_filters_for_members_only(
 def test_unauthenticated_requests_are_refused(client) -> None:
     assert client.get("/api/channels/").status_code in (401, 403)
     assert client.get("/api/notifications/").status_code in (401, 403)
+
+
+def test_mask_url_drops_credentials_in_front_of_the_host() -> None:
+    shown = mask_url("https://hook-user:s3cret-pw@hooks.example:8443/in?token=xyz9")
+    assert shown == "https://hooks.example:8443/…xyz9"
+    assert "s3cret" not in mask_url("https://user:s3cret-pw@h.example")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -19,13 +19,14 @@ FAST = CheckResult(status="up", response_time_ms=40, status_code=200)
 SLOW = CheckResult(status="degraded", response_time_ms=900, status_code=200)
 
 
-def tick(monitor, region, result, minutes: int) -> None:  # type: ignore[no-untyped-def]
+def tick(monitor, region, result, minutes: int) -> datetime:  # type: ignore[no-untyped-def]
     at = timezone.now() - timedelta(minutes=10 - minutes)
     ticks_record(
         region=region,
         scheduled_at=at,
         results=[TickResult(monitor_id=monitor.pk, checked_at=at, result=result)],
     )
+    return at
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_a_slow_monitor_alerts_once_and_again_when_fast(
     quiet = make_channel("webhook", receiver.url(), monitors=[monitor], name="quiet")
     ap, eu = regions[:2]
     tick(monitor, ap, FAST, 0)
-    tick(monitor, ap, SLOW, 1)
+    turned_slow_at = tick(monitor, ap, SLOW, 1)
     tick(monitor, eu, SLOW, 1)  # a second region turning slow: no second alert
     tick(monitor, ap, SLOW, 2)
     slow = list(Notification.objects.filter(event="monitor.degraded"))
@@ -57,9 +58,12 @@ def test_a_slow_monitor_alerts_once_and_again_when_fast(
     assert notification_deliver(notification_id=slow[0].pk) == "sent"
     body = json.loads(receiver.requests[0].body)
     assert body["type"] == "monitor.degraded"
+    # The check that turned the monitor slow: the first slow tick, in UTC.
     assert body["data"]["check"] == {
         "region": "ap",
-        "scheduled_at": body["data"]["check"]["scheduled_at"],
+        "scheduled_at": turned_slow_at.astimezone(UTC)
+        .isoformat()
+        .replace("+00:00", "Z"),
         "response_time_ms": 900,
         "threshold_ms": 500,
     }

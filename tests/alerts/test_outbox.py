@@ -433,3 +433,27 @@ def test_alerts_carry_the_failing_checks_evidence(
     text = smtp.messages[0].get_payload()[0].get_payload(decode=True).decode()
     assert "Resolved IP: 127.0.0.1" in text
     assert "HTTP status: 503" in text
+
+
+def test_it_marks_only_the_incidents_that_got_a_reminder(
+    make_monitor, make_channel, open_incident, receiver, allow_private, regions
+) -> None:
+    # Opened first, so the reminder run visits it after the newer incident.
+    hourly_monitor = make_monitor(regions=regions[:1], failure_threshold=1)
+    make_channel(
+        "webhook", receiver.url(), monitors=[hourly_monitor], reminder_minutes=60
+    )
+    hourly = open_incident(hourly_monitor)
+    often_monitor = make_monitor(regions=regions[:1], failure_threshold=1)
+    make_channel(
+        "webhook", receiver.url(), monitors=[often_monitor], reminder_minutes=5
+    )
+    often = open_incident(often_monitor)
+    now = timezone.now() + timedelta(minutes=5, seconds=1)
+
+    assert notifications_remind(now=now) == 1
+
+    often.refresh_from_db()
+    hourly.refresh_from_db()
+    assert often.last_reminded_at == now
+    assert hourly.last_reminded_at is None

@@ -259,7 +259,7 @@ def test_slack_documented_errors_map_to_permanent_or_transient(
     assert caught.value.permanent is permanent
     assert caught.value.retry_after == retry_after
     assert reply[1].decode() in caught.value.message
-    # slack-sdk's own retry handlers are off: the outbox owns retries.
+    # No retries inside one send: the outbox owns retrying.
     assert len(receiver.requests) == 1
 
 

@@ -22,6 +22,7 @@ def run_check(
     timeout: float = 2.0,
     allow_private: bool = True,
     ssl_context: ssl.SSLContext | None = None,
+    default_resolver: str = "",
     **options: Any,
 ) -> CheckResult:
     """One check of a kind, through the same guarded session the runner uses."""
@@ -36,6 +37,7 @@ def run_check(
                 allow_private=allow_private,
                 user_agent="test",
                 ssl_context=context,
+                default_resolver=default_resolver,
             )
             return await REGISTRY[kind](CheckSpec(kind, url, timeout, options), ctx)
 

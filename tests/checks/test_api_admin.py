@@ -248,7 +248,9 @@ def test_the_admin_form_reports_option_errors_on_their_fields(
     regions: list[Region],
     project,  # type: ignore[no-untyped-def]
 ) -> None:
-    monitor = make_monitor(auth_username="bot", auth_password="hunter2")
+    monitor = make_monitor(
+        url="https://93.184.215.14/", auth_username="bot", auth_password="hunter2"
+    )
     page = admin_client.get(f"/admin/monitors/monitor/{monitor.pk}/change/")
     assert page.status_code == 200
     assert "hunter2" not in page.content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.targets import Listener, free_port
@@ -154,3 +156,30 @@ def test_a_dns_server_on_ipv6_loopback() -> None:
         server.close()
     assert result.status == "up", result.message
     assert result.details["records"] == ["::1"]
+
+
+def test_a_dns_answer_with_a_private_address_is_refused_and_not_echoed(
+    dns_server: DnsServer,
+) -> None:
+    dns_server.records[("intranet.test", "A")] = ["10.20.30.40"]
+    dns_server.records[("public.test", "A")] = ["93.184.216.34"]
+    # The operator's default resolver may be private (a local cache); what
+    # a name resolves to is still held to the address rule.
+    refused = run_check(
+        "dns",
+        "intranet.test",
+        allow_private=False,
+        default_resolver=dns_server.address,
+        record_type="A",
+    )
+    assert (refused.status, refused.error) == ("down", "blocked_address")
+    assert "10.20.30.40" not in refused.message
+    assert "10.20.30.40" not in json.dumps(refused.details)
+    allowed = run_check(
+        "dns",
+        "public.test",
+        allow_private=False,
+        default_resolver=dns_server.address,
+        record_type="A",
+    )
+    assert allowed.status == "up"

@@ -79,7 +79,7 @@ def test_every_redirect_hop_is_checked_at_connect_time(monkeypatch) -> None:
     # public and 127.0.0.2 as private, so a public page redirecting to a
     # private address can be played out on this machine alone.
     monkeypatch.setattr(
-        outbound,
+        outbound.guard,
         "address_is_blocked",
         lambda ip: str(getattr(ip, "ipv4_mapped", None) or ip) == "127.0.0.2",
     )

@@ -1,14 +1,17 @@
-"""End to end: real Celery worker processes, one per region queue, the
-dispatcher, and a loopback target that goes 200 -> 500 -> 200."""
+"""End to end as the Procfile runs it: celery beat with its database
+scheduler, a worker for the ``default`` queue (the dispatcher), one check
+worker per region queue, and a loopback target that goes 200 -> 500 -> 200."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from django_celery_beat.models import PeriodicTask
 
 from monitors.models import Incident, Monitor, Tick
-from tests.e2e_support import celery_worker, dispatcher_loop, purge_broker, wait_for
+from tests.e2e_support import celery_beat, celery_worker, purge_broker, wait_for
 from tests.targets import Target, respond
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,7 +26,10 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
     eu, us = (r for r in regions if r.code in ("eu", "us"))
     monitor: Monitor = make_monitor(
         url=target.url("/health"),
-        interval_seconds=1,
+        # Beat dispatches once a second and a dispatch claims one slot per
+        # monitor: a 2 s grid lets the batches get ahead of their slots, as
+        # they do at real intervals; on a 1 s grid they never catch up.
+        interval_seconds=2,
         timeout_seconds=0.5,
         failure_threshold=2,
         recovery_threshold=1,
@@ -33,9 +39,12 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
     purge_broker()
     try:
         with (
+            celery_worker(
+                ["default"], concurrency=2, log_path=tmp_path / "default.log"
+            ),
             celery_worker(["checks.eu"], log_path=tmp_path / "eu.log"),
             celery_worker(["checks.us"], log_path=tmp_path / "us.log"),
-            dispatcher_loop(),
+            celery_beat(log_path=tmp_path / "beat.log"),
         ):
             wait_for(
                 lambda: (
@@ -64,11 +73,16 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
     finally:
         target.close()
 
+    # Beat took the dispatcher's schedule from the settings into its database
+    # scheduler and ran it there (it records each run when it stops).
+    dispatch = PeriodicTask.objects.get(name="dispatch-due-monitors")
+    assert dispatch.task == "monitors.dispatch_due"
+    assert dispatch.total_run_count > 0
     assert Incident.objects.filter(monitor=monitor).count() == 1
     monitor.refresh_from_db()
     assert monitor.status == "up"
     ticks = Tick.objects.filter(monitor=monitor)
-    # Ticks from each region, never two for one slot, and on the 1 s grid.
+    # Ticks from each region, never two for one slot, and on the 2 s grid.
     assert {t.region.code for t in ticks.select_related("region")} == {"eu", "us"}
     for region in (eu, us):
         slots = list(
@@ -78,6 +92,7 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
         )
         assert len(slots) == len(set(slots))
         assert all(s.microsecond == 0 for s in slots[1:])
+        assert all((b - a).total_seconds() % 2 == 0 for a, b in pairwise(slots[1:]))
     down = ticks.filter(status="down")
     assert down.exists() and all(t.error == "http_status" for t in down)
     # Checks start on their slot, not up to a second late.

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from monitors.checks.base import CheckResult
-from monitors.models import Incident, MonitorStatus, Region
-from monitors.services import TickResult, ticks_record
+from monitors.models import Incident, Monitor, MonitorStatus, Region, Tick
+from monitors.services import TickResult, monitor_delete, ticks_record
 from monitors.signals import incident_opened, incident_resolved
+from tests.e2e_support import wait_for
 
 UP = CheckResult(
     status="up", response_time_ms=12, status_code=200, message="HTTP 200 OK"
@@ -247,28 +247,43 @@ def test_pruning_deletes_only_ticks_past_retention(make_monitor, regions) -> Non
     assert left == [1, 399]
 
 
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _lock_waits(pid: int) -> list[tuple[str, list[int]]]:
+    """The locks backend ``pid`` waits for, with the backends holding them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT locktype, pg_blocking_pids(pid) FROM pg_locks"
+            " WHERE pid = %s AND NOT granted",
+            [pid],
+        )
+        return cursor.fetchall()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
     make_monitor, regions
 ) -> None:
-    from django.db import transaction
-
-    from monitors.services import monitor_delete
-
     eu = regions[1]
     monitor = make_monitor(regions=[eu])
     record(monitor, eu, timezone.now() - timedelta(minutes=1), UP)
     stored = threading.Event()
     release = threading.Event()
+    pids: dict[str, int] = {}
     errors: list[BaseException] = []
 
     def store() -> None:
         try:
             with transaction.atomic():
+                pids["store"] = _backend_pid()
                 # ticks_record holds the monitor lock until its commit.
                 record(monitor, eu, timezone.now(), DOWN)
                 stored.set()
-                release.wait(5)
+                release.wait(10)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -276,8 +291,9 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
 
     def delete() -> None:
         try:
-            stored.wait(5)
-            monitor_delete(monitor=monitor)
+            pids["delete"] = _backend_pid()
+            stored.wait(10)
+            monitor_delete(user=monitor.project.owner, monitor=monitor)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -286,13 +302,19 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
     threads = [threading.Thread(target=store), threading.Thread(target=delete)]
     for t in threads:
         t.start()
-    time.sleep(0.3)  # the delete is now waiting on the lock
-    release.set()
-    for t in threads:
-        t.join()
+    try:
+        assert stored.wait(10), errors
+        # The delete is queued behind the store's lock on the monitor row, not
+        # merely started: PostgreSQL shows its lock request ungranted and the
+        # store as the backend blocking it.
+        waits = wait_for(lambda: _lock_waits(pids["delete"]), timeout=10)
+        assert any(pids["store"] in blockers for _, blockers in waits), waits
+        assert Monitor.objects.filter(pk=monitor.pk).exists()
+    finally:
+        release.set()
+        for t in threads:
+            t.join()
     assert not errors
-    from monitors.models import Monitor, Tick
-
     assert not Monitor.objects.filter(pk=monitor.pk).exists()
     assert not Tick.objects.filter(monitor_id=monitor.pk).exists()
 
@@ -301,7 +323,6 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
 def test_storing_a_batch_costs_the_same_queries_for_1_or_20_slow_monitors(
     make_monitor, regions
 ) -> None:
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     eu = regions[1]

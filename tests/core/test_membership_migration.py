@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("monitors", "0003_monitor_show_on_status_page")]
-AFTER = [("monitors", "0004_membership_roles_invitations")]
+BEFORE = [("monitors", "0004_monitor_kind_choices_from_registry")]
+AFTER = [("monitors", "0005_membership_roles_invitations")]
 
 
 @pytest.mark.django_db(transaction=True)

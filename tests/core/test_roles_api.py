@@ -245,3 +245,59 @@ def test_the_rules_module_answers_role_questions(make_member, project) -> None:
     assert project_require(user=viewer, project=project, min_role=Role.VIEWER)
     with pytest.raises(PermissionDenied):
         project_require(user=viewer, project=project, min_role=Role.MEMBER)
+
+
+def test_it_refuses_a_viewers_monitor_write_in_the_services(
+    make_member, project: Project, make_monitor
+) -> None:  # type: ignore[no-untyped-def]
+    from monitors.services import monitor_create, monitor_pause
+
+    viewer = make_member(Role.VIEWER)
+    monitor = make_monitor(name="Theirs")
+    with pytest.raises(PermissionDenied):
+        monitor_create(
+            user=viewer,
+            project=project,
+            fields={"name": "Mine", "url": "https://mine.example/"},
+        )
+    with pytest.raises(PermissionDenied):
+        monitor_pause(user=viewer, monitor=monitor)
+    assert list(Monitor.objects.values_list("name", flat=True)) == ["Theirs"]
+
+
+def test_a_viewers_key_reads_the_project_but_cannot_write_it(
+    make_member, project: Project, make_monitor
+) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services import api_key_create
+
+    viewer = make_member(Role.VIEWER)
+    monitor = make_monitor(name="Theirs")
+    _key, raw = api_key_create(user=viewer, name="ci", project=project, read_only=False)
+    client = api_client_for(viewer)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    listed = client.get("/api/monitors/").json()["results"]
+    assert [m["id"] for m in listed] == [monitor.pk]
+    assert _monitor_create(client, project) == 403
+    renamed = client.patch(f"/api/monitors/{monitor.pk}/", {"name": "x"}, format="json")
+    assert renamed.status_code == 403
+    # Scoped to one project: no "project required", and still the role rule.
+    unnamed = client.post(
+        "/api/monitors/", {"name": "n", "url": "https://n.example/"}, format="json"
+    )
+    assert unnamed.status_code == 403
+
+
+def test_a_create_without_project_by_an_all_projects_key_asks_for_one(
+    make_member, project: Project
+) -> None:  # type: ignore[no-untyped-def]
+    from accounts.services import api_key_create
+
+    member = make_member(Role.MEMBER)
+    _key, raw = api_key_create(user=member, name="all", read_only=False)
+    client = api_client_for(member)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    resp = client.post(
+        "/api/monitors/", {"name": "n", "url": "https://n.example/"}, format="json"
+    )
+    assert resp.status_code == 400 and "project" in resp.json()
+    assert not Monitor.objects.exists()

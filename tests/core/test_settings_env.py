@@ -37,6 +37,8 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("UPTIME_INVITE_MAX_AGE_DAYS", "0"),
         ("REDIS_URL", "localhost:6379"),
         ("DATABASE_URL", "nonsense://"),
+        ("DATABASE_URL", "sqlite:///db.sqlite3"),
+        ("DATABASE_URL", "mysql://root:secret@127.0.0.1:3306/uptime"),
     ],
 )
 def test_a_bad_value_fails_at_start_with_the_variable_name(
@@ -45,6 +47,41 @@ def test_a_bad_value_fails_at_start_with_the_variable_name(
     result = start_with(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused_without_its_password() -> None:
+    result = start_with(DATABASE_URL="mysql://root:hunter2@127.0.0.1:3306/uptime")
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a PostgreSQL URL" in result.stderr
+    assert "not mysql://" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_without_database_url_it_uses_the_local_development_database() -> None:
+    full = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full["DJANGO_SETTINGS_MODULE"] = "uptime.settings"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "db = settings.DATABASES['default']; "
+            "print(db['ENGINE'], db['HOST'], db['PORT'], db['USER'], db['NAME'])",
+        ],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.split() == [
+        "django.db.backends.postgresql",
+        "127.0.0.1",
+        "5432",
+        "postgres",
+        "uptime_dev",
+    ]
 
 
 def test_good_values_start() -> None:

@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from monitors.models import Project
+from monitors.models import Project, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_password_change_and_reset(owner_client, owner) -> None:
 
 def test_the_project_switcher_changes_the_overview(owner_client, owner) -> None:
     other = Project.objects.create(name="Side project", owner=owner)
-    other.members.add(owner)
+    other.members.add(owner, through_defaults={"role": Role.OWNER})
     response = owner_client.post(
         reverse("dashboard:project_switch"), {"project": other.pk, "next": "/"}
     )

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitors.dashboard import timeline
-from monitors.dashboard.timeline import TimelineEntry
+from monitors import timeline
 from monitors.models import Incident, IncidentStatus
+from monitors.timeline import TimelineEntry
 
 from .conftest import add_incident
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from monitors.models import Monitor, MonitorStatus
+from monitors.models import Monitor, MonitorStatus, Region
 
 from .conftest import add_incident, add_ticks
 
@@ -43,13 +44,50 @@ def test_it_adds_a_monitor_and_schedules_its_first_check(
     assert set(monitor.regions.all()) == set(regions)
 
 
+class _Checkboxes(HTMLParser):
+    """``{value: checked}`` of the form's checkboxes with one name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.boxes: dict[str, bool] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if (
+            tag == "input"
+            and a.get("type") == "checkbox"
+            and a.get("name") == self.name
+        ):
+            self.boxes[a.get("value") or ""] = "checked" in a
+
+
+def _region_boxes(body: str) -> dict[str, bool]:
+    parser = _Checkboxes("regions")
+    parser.feed(body)
+    return parser.boxes
+
+
 def test_it_preselects_every_active_region_on_a_new_monitor(
     owner_client, regions
 ) -> None:
+    retired = Region.objects.create(code="old", name="Old", active=False)
     body = owner_client.get(reverse("dashboard:monitor_create")).content.decode()
-    for region in regions:
-        assert f'value="{region.pk}"' in body
-    assert body.count("checked") >= len(regions)
+    # Each active region's own box is ticked; the form's other ticked boxes
+    # (redirects, TLS, status page) do not count, and a retired region is
+    # not offered.
+    assert _region_boxes(body) == {str(r.pk): True for r in regions}
+    assert str(retired.pk) not in _region_boxes(body)
+
+
+def test_it_shows_only_the_monitors_own_regions_ticked_when_editing(
+    owner_client, make_monitor, regions
+) -> None:
+    monitor = make_monitor(regions=regions[:1])
+    body = owner_client.get(
+        reverse("dashboard:monitor_edit", args=[monitor.pk])
+    ).content.decode()
+    assert _region_boxes(body) == {str(r.pk): r == regions[0] for r in regions}
 
 
 @pytest.mark.parametrize(

@@ -15,15 +15,6 @@ from .conftest import add_incident, add_ticks
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True, params=["postgresql", "portable"])
-def sql_path(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
-    """Run each test on the PostgreSQL statements and on the portable ORM
-    fallback the SQLite quick start uses: both must give the same numbers."""
-    if request.param == "portable":
-        monkeypatch.setattr(selectors, "_is_postgres", lambda: False)
-    return request.param
-
-
 def _created(monitor: Monitor, at: datetime) -> Monitor:
     Monitor.objects.filter(pk=monitor.pk).update(created_at=at)
     monitor.refresh_from_db()

@@ -51,7 +51,7 @@ def personal_projects(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitors", "0003_monitor_show_on_status_page"),
+        ("monitors", "0004_monitor_kind_choices_from_registry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,8 +1,9 @@
-"""An incident's timeline, with a hook for other apps.
+"""An incident's timeline, with an extension point for other apps.
 
 ``monitors`` must not import ``alerts``. So the incident page asks every
-callable in ``TIMELINE_PROVIDERS`` for extra entries; the alerts app appends
-one that lists the notifications sent for the incident.
+callable registered with ``register_timeline_provider`` for extra entries:
+a provider takes the ``Incident`` and returns ``TimelineEntry`` items. The
+alerts app registers one that lists the notifications sent for the incident.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
 
-from ..models import Incident
+from .models import Incident
 
 
 @dataclass(frozen=True)

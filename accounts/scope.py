@@ -1,0 +1,38 @@
+"""What an API request may reach: the user's projects, narrowed by its key."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from monitors.models import Project, Role
+from monitors.projects import projects_for
+from monitors.services import default_project_for
+
+from .models import ApiKey
+
+
+def api_key_of(request: HttpRequest) -> ApiKey | None:
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, ApiKey) else None
+
+
+def api_projects(
+    request: HttpRequest, *, min_role: str = Role.VIEWER
+) -> QuerySet[Project]:
+    """The projects this request may see (every API queryset): any role
+    reads; ``min_role`` narrows to those where the user has that role."""
+    projects = projects_for(user=request.user, min_role=min_role)
+    key = api_key_of(request)
+    if key is not None and key.project_id is not None:
+        projects = projects.filter(pk=key.project_id)
+    return projects
+
+
+def api_default_project(request: HttpRequest) -> Project:
+    """Where a create without ``project`` goes: the key's project, if any,
+    else the user's personal project (never one they were invited to)."""
+    key = api_key_of(request)
+    if key is not None and key.project is not None:
+        return key.project
+    return default_project_for(request.user)

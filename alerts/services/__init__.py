@@ -1,0 +1,59 @@
+"""The alerts service layer: channels, event payloads and the outbox.
+
+``channels`` is the one write path for channels (API, dashboard, admin);
+``payloads`` builds each event's JSON body; ``outbox`` writes notification
+rows and reminders; ``delivery`` claims, sends, retries and sweeps them.
+Callers import the names from here: ``from alerts.services import ...``.
+"""
+
+from __future__ import annotations
+
+from .channels import (
+    REMINDER_MINUTES_MAX,
+    channel_clean,
+    channel_create,
+    channel_delete,
+    channel_send_test,
+    channel_update,
+    channel_validate,
+    monitor_link_default_channels,
+)
+from .delivery import (
+    MAX_COUNTDOWN_SECONDS,
+    backoff_seconds,
+    notification_deliver,
+    notification_retry,
+    notifications_sweep,
+)
+from .outbox import (
+    enqueue_deliveries,
+    notifications_for_certificate,
+    notifications_for_degraded,
+    notifications_for_incident,
+    notifications_remind,
+)
+from .payloads import incident_data, incident_payload, monitor_data
+
+__all__ = [
+    "MAX_COUNTDOWN_SECONDS",
+    "REMINDER_MINUTES_MAX",
+    "backoff_seconds",
+    "channel_clean",
+    "channel_create",
+    "channel_delete",
+    "channel_send_test",
+    "channel_update",
+    "channel_validate",
+    "enqueue_deliveries",
+    "incident_data",
+    "incident_payload",
+    "monitor_data",
+    "monitor_link_default_channels",
+    "notification_deliver",
+    "notification_retry",
+    "notifications_for_certificate",
+    "notifications_for_degraded",
+    "notifications_for_incident",
+    "notifications_remind",
+    "notifications_sweep",
+]

@@ -1,0 +1,280 @@
+"""Channels: the one write path of the API, the dashboard and the admin.
+
+Every rule about what a channel may hold lives here, so the three surfaces
+only parse their input, call these functions and show the errors they raise
+(``ValidationError({field: messages})``):
+
+- the target must suit the kind (an email address; a Slack or webhook URL
+  that passes the address guard, which runs again on every send);
+- a webhook secret is a Standard Webhooks ``whsec_`` secret, generated when
+  a new webhook has none, and only webhooks have one;
+- the kind and the project are fixed once the channel exists;
+- on an update, an empty secret, or an empty target of a Slack or webhook
+  channel (whose target is never shown back in full), keeps the stored one;
+- reminders repeat every 1 to 10080 minutes (a week), or not at all;
+- linked monitors belong to the channel's own project.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from monitors.models import Monitor, Project
+from monitors.validators import validate_target_url
+
+from ..models import (
+    CHANNEL_SETTINGS,
+    SECRET_PREFIX,
+    Channel,
+    ChannelKind,
+    Event,
+    Notification,
+    generate_secret,
+)
+from .delivery import notification_deliver
+from .payloads import channel_test_payload
+
+REMINDER_MINUTES_MAX = 10080  # a week
+
+Errors = dict[str, list[str]]
+
+
+def channel_validate(*, kind: str, target: str, secret: str | None) -> None:
+    """Raise ``ValidationError({field: message})`` for a bad kind, target or
+    secret."""
+    if kind not in ChannelKind.values:
+        raise ValidationError({"kind": f"Must be one of {', '.join(ChannelKind)}."})
+    target = (target or "").strip()
+    if not target:
+        raise ValidationError({"target": "This field is required."})
+    if kind == ChannelKind.EMAIL:
+        try:
+            validate_email(target)
+        except ValidationError:
+            raise ValidationError({"target": "Enter a valid email address."}) from None
+    else:
+        try:
+            # The address guard, up front: it runs again on every send.
+            validate_target_url(target)
+        except ValidationError as exc:
+            raise ValidationError({"target": exc.messages}) from None
+    if secret:
+        _validate_secret(kind=kind, secret=secret)
+
+
+def _validate_secret(*, kind: str, secret: str) -> None:
+    if kind != ChannelKind.WEBHOOK:
+        raise ValidationError({"secret": "Only webhook channels have a secret."})
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValidationError(
+            {"secret": f"Must start with {SECRET_PREFIX} (Standard Webhooks)."}
+        )
+    try:
+        raw = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(
+            {"secret": f"After {SECRET_PREFIX}, must be base64."}
+        ) from None
+    if not 24 <= len(raw) <= 64:
+        raise ValidationError({"secret": "Must encode between 24 and 64 random bytes."})
+
+
+def _stored(channel: Channel | None) -> dict[str, Any]:
+    """The settings a change is merged into: the channel's, or the defaults."""
+    if channel is None:
+        values = {
+            name: Channel._meta.get_field(name).get_default()
+            for name in CHANNEL_SETTINGS
+            if name != "monitors"
+        }
+        return {**values, "monitors": []}
+    values = {name: getattr(channel, name) for name in CHANNEL_SETTINGS}
+    values["monitors"] = list(channel.monitors.all()) if channel.pk else []
+    return values
+
+
+def _fixed_fields_errors(
+    *, channel: Channel | None, project: Project | None, values: Mapping[str, Any]
+) -> Errors:
+    if channel is None:
+        return {}
+    errors: Errors = {}
+    if "kind" in values and values["kind"] != channel.kind:
+        errors["kind"] = ["Cannot be changed; create a new channel instead."]
+    if project is not None and project.pk != channel.project_id:
+        errors["project"] = ["Cannot be changed."]
+    return errors
+
+
+def _keep_unchanged(channel: Channel, changes: dict[str, Any]) -> None:
+    """Empty write-only values mean "keep": the form never showed them."""
+    if not changes.get("secret"):
+        changes.pop("secret", None)
+    if channel.kind != ChannelKind.EMAIL and not (changes.get("target") or "").strip():
+        changes.pop("target", None)
+
+
+def _settings_errors(merged: Mapping[str, Any], project: Project) -> Errors:
+    errors: Errors = {}
+    if not (merged["name"] or "").strip():
+        errors["name"] = ["This field is required."]
+    try:
+        channel_validate(
+            kind=merged["kind"],
+            target=merged["target"],
+            secret=merged["secret"] or None,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    minutes = merged["reminder_minutes"]
+    if minutes is not None and not 1 <= minutes <= REMINDER_MINUTES_MAX:
+        errors["reminder_minutes"] = [
+            f"Between 1 and {REMINDER_MINUTES_MAX} minutes (a week), or empty."
+        ]
+    foreign = sorted(m.pk for m in merged["monitors"] if m.project_id != project.pk)
+    if foreign:
+        errors["monitors"] = [f"Monitors {foreign} belong to another project."]
+    return errors
+
+
+def channel_clean(
+    *,
+    project: Project,
+    values: Mapping[str, Any],
+    channel: Channel | None = None,
+) -> dict[str, Any]:
+    """The settings a create (``channel`` None) or an update of ``channel``
+    would store, from ``values`` (any of ``CHANNEL_SETTINGS``, and
+    ``project``, which must be the channel's own on an update).
+
+    Returns the values to write: on an update only those given, less the
+    empty ones that mean "keep". Raises ``ValidationError({field:
+    [messages]})`` naming every bad field it finds. Forms call it from
+    ``clean()`` to show the errors by their fields; ``channel_create`` and
+    ``channel_update`` call it again. The stored channel is read from the
+    database: a ModelForm may already have changed the object it was given.
+    """
+    stored = None if channel is None else Channel.objects.get(pk=channel.pk)
+    return _clean(project=project, values=values, stored=stored)
+
+
+def _clean(
+    *, project: Project, values: Mapping[str, Any], stored: Channel | None
+) -> dict[str, Any]:
+    unknown = set(values) - {*CHANNEL_SETTINGS, "project"}
+    if unknown:
+        raise TypeError(f"not channel settings: {sorted(unknown)}")
+    changes = {k: v for k, v in values.items() if k in CHANNEL_SETTINGS}
+    if "target" in changes:
+        changes["target"] = (changes["target"] or "").strip()
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+    if "monitors" in changes:
+        changes["monitors"] = list(changes["monitors"] or [])
+    if stored is not None:
+        _keep_unchanged(stored, changes)
+    errors = _fixed_fields_errors(
+        channel=stored, project=values.get("project"), values=changes
+    )
+    merged = {**_stored(stored), **changes}
+    for field, messages in _settings_errors(merged, project).items():
+        errors.setdefault(field, messages)
+    if errors:
+        raise ValidationError(errors)
+    return changes
+
+
+def channel_create(
+    *,
+    project: Project,
+    name: str,
+    kind: str,
+    target: str,
+    secret: str | None = None,
+    monitors: Iterable[Monitor] = (),
+    **settings: Any,
+) -> Channel:
+    """Create a channel; a webhook without a secret gets a generated one.
+
+    ``settings`` are the other ``CHANNEL_SETTINGS`` (``enabled``,
+    ``notify_down``, ...); the model's defaults fill the rest.
+    """
+    values = _clean(
+        project=project,
+        stored=None,
+        values={
+            "name": name,
+            "kind": kind,
+            "target": target,
+            "secret": secret or "",
+            "monitors": monitors,
+            **settings,
+        },
+    )
+    linked = values.pop("monitors", [])
+    if values["kind"] == ChannelKind.WEBHOOK and not values["secret"]:
+        values["secret"] = generate_secret()
+    with transaction.atomic():
+        channel = Channel.objects.create(project=project, **values)
+        if linked:
+            channel.monitors.set(linked)
+    return channel
+
+
+def channel_update(*, channel: Channel, **changes: Any) -> Channel:
+    """Change some of a channel's settings (any of ``CHANNEL_SETTINGS``) and
+    return the channel as stored."""
+    with transaction.atomic():
+        stored = (
+            Channel.objects.select_for_update()
+            .select_related("project")
+            .get(pk=channel.pk)
+        )
+        values = _clean(project=stored.project, values=changes, stored=stored)
+        linked = values.pop("monitors", None)
+        for name, value in values.items():
+            setattr(stored, name, value)
+        if values:
+            stored.save(update_fields=list(values))
+        if linked is not None:
+            stored.monitors.set(linked)
+    return stored
+
+
+def channel_delete(*, channel: Channel) -> None:
+    """Delete a channel with its delivery log; its monitors stay."""
+    channel.delete()
+
+
+def monitor_link_default_channels(*, monitor: Monitor) -> None:
+    """New monitors start linked to their project's default channels."""
+    defaults = Channel.objects.filter(project_id=monitor.project_id, is_default=True)
+    for channel in defaults:
+        channel.monitors.add(monitor)
+
+
+def channel_send_test(*, channel: Channel) -> Notification:
+    """Send a test message now (no retries) and return its log row."""
+    now = timezone.now()
+    notification = Notification.objects.create(
+        channel=channel,
+        event=Event.TEST,
+        dedupe_key=f"test:{now.timestamp()}:{random.getrandbits(32)}",
+        payload=channel_test_payload(channel_name=channel.name, now=now),
+        next_attempt_at=now,
+        enqueued_at=now,
+        # A person is waiting on the result: one attempt, no backoff.
+        give_up_at=now,
+    )
+    notification_deliver(notification_id=notification.pk)
+    notification.refresh_from_db()
+    return notification

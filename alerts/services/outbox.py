@@ -1,0 +1,216 @@
+"""Writing the notification outbox: one row per (event, channel), and reminders.
+
+Rows are written in the transaction that opens or resolves the incident (the
+signal receivers run inside it), and ``alerts.deliver`` is enqueued only
+after that commits. A repeated event finds its rows already there (a unique
+``dedupe_key`` per channel) and adds nothing. ``delivery`` sends the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from monitors.models import Incident, IncidentStatus, Monitor, Tick
+
+from ..models import DEGRADED_EVENTS, Channel, Event, Notification
+from .payloads import certificate_payload, degraded_payload, incident_payload, iso
+
+
+def enqueue_deliveries(ids: Sequence[int], countdown: float | None = None) -> None:
+    from ..tasks import deliver
+
+    for pk in ids:
+        deliver.apply_async(args=(pk,), countdown=countdown)
+
+
+def _write(
+    *,
+    channels: Iterable[Channel],
+    event: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    incident: Incident | None = None,
+    monitor: Monitor | None = None,
+    now: datetime,
+) -> list[int]:
+    """Insert outbox rows (skipping ones that exist), enqueue the new ones after
+    commit, and return their ids."""
+    channels = [c for c in channels if c.enabled and c.wants(event)]
+    if not channels:
+        return []
+    window = timedelta(seconds=settings.ALERTS_RETRY_WINDOW_SECONDS)
+    rows = [
+        Notification(
+            channel=channel,
+            incident=incident,
+            monitor=monitor,
+            event=event,
+            dedupe_key=dedupe_key,
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+            enqueued_at=now,
+            give_up_at=now + window,
+        )
+        for channel in channels
+    ]
+    ours = Notification.objects.filter(channel__in=channels, dedupe_key=dedupe_key)
+    with transaction.atomic():
+        before = set(ours.values_list("pk", flat=True))
+        # ON CONFLICT DO NOTHING: a repeated event (a redelivered task, two
+        # reminder runs) finds its rows already there and adds nothing.
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        ids = sorted(set(ours.values_list("pk", flat=True)) - before)
+        if not ids:
+            return []
+        # robust: a broker outage at commit must not fail the incident's
+        # transaction callbacks; the sweeper sends these rows later.
+        transaction.on_commit(lambda: enqueue_deliveries(ids), robust=True)
+    return ids
+
+
+def notifications_for_incident(
+    *, incident: Incident, event: str, now: datetime | None = None
+) -> list[int]:
+    """Called inside the incident's transaction (signal receivers)."""
+    now = now or timezone.now()
+    if event == Event.INCIDENT_RESOLVED and incident.resolved_at:
+        now = incident.resolved_at
+    suffix = event.split(".", 1)[1]
+    return _write(
+        channels=incident.monitor.channels.all(),
+        event=event,
+        dedupe_key=f"incident:{incident.pk}:{suffix}",
+        payload=incident_payload(incident=incident, event=event, now=now),
+        incident=incident,
+        monitor=incident.monitor,
+        now=now,
+    )
+
+
+def notifications_for_certificate(
+    *, monitor: Monitor, days_left: int, not_after: Any, now: datetime | None = None
+) -> list[int]:
+    """The check announces each expiry threshold once per certificate; the
+    key (certificate, days left) keeps a repeated announcement to one row."""
+    now = now or timezone.now()
+    expires = iso(not_after) if isinstance(not_after, datetime) else str(not_after)
+    return _write(
+        channels=monitor.channels.all(),
+        event=Event.CERTIFICATE_EXPIRING,
+        dedupe_key=f"certificate:{monitor.pk}:{expires}:{days_left}",
+        payload=certificate_payload(
+            monitor=monitor, days_left=days_left, expires=expires, now=now
+        ),
+        monitor=monitor,
+        now=now,
+    )
+
+
+def notifications_for_degraded(
+    *, monitor: Monitor, tick: Tick, degraded: bool, now: datetime | None = None
+) -> list[int]:
+    """A monitor turned slow (or fast again) in a region.
+
+    Regions turn one by one; the monitor's last degraded-family message says
+    where it stands, so "slow" is sent once until "fast again" follows, not
+    once per region or per slot.
+    """
+    now = now or timezone.now()
+    event = Event.MONITOR_DEGRADED if degraded else Event.MONITOR_DEGRADED_RESOLVED
+    last = (
+        Notification.objects.filter(monitor=monitor, event__in=DEGRADED_EVENTS)
+        .order_by("-created_at", "-id")
+        .values_list("event", flat=True)
+        .first()
+    )
+    if degraded and last == Event.MONITOR_DEGRADED:
+        return []
+    if not degraded and last != Event.MONITOR_DEGRADED:
+        return []
+    return _write(
+        channels=monitor.channels.all(),
+        event=event,
+        dedupe_key=f"{event}:{monitor.pk}:{iso(tick.scheduled_at)}",
+        payload=degraded_payload(monitor=monitor, tick=tick, event=event, now=now),
+        monitor=monitor,
+        now=now,
+    )
+
+
+# --- reminders ----------------------------------------------------------------
+
+
+def _opened_at(incident: Incident) -> datetime:
+    confirmed = (incident.details or {}).get("confirmed_at")
+    if confirmed:
+        try:
+            return datetime.fromisoformat(confirmed)
+        except ValueError:
+            pass
+    return incident.started_at
+
+
+def notifications_remind(*, now: datetime | None = None) -> int:
+    """Reminder k for a channel is due k * reminder_minutes after opening.
+
+    The key carries k, so a run that repeats (or two beats) writes nothing
+    new; after downtime only the current reminder goes out, not the backlog.
+    """
+    now = now or timezone.now()
+    written = 0
+    channels = Channel.objects.filter(
+        enabled=True, notify_down=True, reminder_minutes__isnull=False
+    )
+    incidents = (
+        Incident.objects.filter(
+            status=IncidentStatus.OPEN, monitor__channels__in=channels
+        )
+        .select_related("monitor")
+        .distinct()
+    )
+    for incident in incidents:
+        ids = _remind_incident(
+            incident=incident,
+            channels=channels.filter(monitors=incident.monitor_id),
+            now=now,
+        )
+        # Per incident, not the run's total: an incident that got nothing
+        # this run keeps its own last reminder time.
+        if ids:
+            Incident.objects.filter(pk=incident.pk).update(last_reminded_at=now)
+        written += len(ids)
+    return written
+
+
+def _remind_incident(
+    *, incident: Incident, channels: Iterable[Channel], now: datetime
+) -> list[int]:
+    """Write the reminders now due for one incident; return the new rows' ids."""
+    opened_at = _opened_at(incident)
+    ids: list[int] = []
+    for channel in channels:
+        period = timedelta(minutes=channel.reminder_minutes or 0)
+        if not period:
+            continue
+        k = int((now - opened_at) / period)
+        if k < 1:
+            continue
+        ids += _write(
+            channels=[channel],
+            event=Event.INCIDENT_REMINDER,
+            dedupe_key=f"incident:{incident.pk}:reminder:{k}",
+            payload=incident_payload(
+                incident=incident, event=Event.INCIDENT_REMINDER, now=now
+            ),
+            incident=incident,
+            monitor=incident.monitor,
+            now=now,
+        )
+    return ids

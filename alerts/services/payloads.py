@@ -1,0 +1,122 @@
+"""The JSON body of each event, as webhooks receive it (see the README).
+
+Built once, when the event happens, and stored on the notification: every
+retry sends the same body.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.urls import NoReverseMatch
+
+from monitors.models import Incident, Monitor, Tick
+
+from ..models import Event
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def monitor_data(monitor: Monitor) -> dict[str, Any]:
+    try:
+        link = _absolute(monitor.get_absolute_url())
+    except NoReverseMatch:
+        link = ""
+    return {
+        "id": monitor.pk,
+        "name": monitor.name,
+        "url": monitor.url,
+        "project": monitor.project_id,
+        "link": link,
+    }
+
+
+def incident_data(incident: Incident) -> dict[str, Any]:
+    details = incident.details or {}
+    try:
+        link = _absolute(incident.get_absolute_url())
+    except NoReverseMatch:
+        link = ""
+    return {
+        "id": incident.pk,
+        "status": incident.status,
+        "started_at": iso(incident.started_at),
+        "resolved_at": iso(incident.resolved_at),
+        "duration_seconds": incident.duration_seconds,
+        "cause": incident.cause,
+        "error": details.get("error", ""),
+        "status_code": details.get("status_code"),
+        "regions": sorted((details.get("regions") or {}).keys()),
+        "url": link,
+        # The failing tick's bounded evidence (resolved IP, timings, status,
+        # headers, first 4 KB of the body, certificate), as the check saw it.
+        "evidence": details.get("evidence"),
+    }
+
+
+def incident_payload(
+    *, incident: Incident, event: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "type": event,
+        "timestamp": iso(now),
+        "data": {
+            "incident": incident_data(incident),
+            "monitor": monitor_data(incident.monitor),
+        },
+    }
+
+
+def certificate_payload(
+    *, monitor: Monitor, days_left: int, expires: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "type": Event.CERTIFICATE_EXPIRING,
+        "timestamp": iso(now),
+        "data": {
+            "incident": None,
+            "monitor": monitor_data(monitor),
+            "certificate": {"days_left": days_left, "not_after": expires},
+        },
+    }
+
+
+def degraded_payload(
+    *, monitor: Monitor, tick: Tick, event: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "type": event,
+        "timestamp": iso(now),
+        "data": {
+            "incident": None,
+            "monitor": monitor_data(monitor),
+            "check": {
+                "region": tick.region.code,
+                "scheduled_at": iso(tick.scheduled_at),
+                "response_time_ms": tick.response_time_ms,
+                "threshold_ms": monitor.degraded_threshold_ms,
+            },
+        },
+    }
+
+
+def channel_test_payload(*, channel_name: str, now: datetime) -> dict[str, Any]:
+    return {
+        "type": Event.TEST,
+        "timestamp": iso(now),
+        "data": {
+            "incident": None,
+            "monitor": None,
+            "message": f'A test message for the channel "{channel_name}".',
+        },
+    }

@@ -1,0 +1,102 @@
+"""Quotas: one tenant cannot take the whole box, nor aim it at a third party.
+
+Limits come from settings (``UPTIME_QUOTA_*``, and the per-host request rate
+``UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST`` across every project). Each is a
+rate a monitor's settings imply (checks per minute = regions x 60 /
+interval), so it is checked when a monitor is saved, never on the hot check
+path. They bind tenants; the operator working in the Django admin (with the
+model permission) is not bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+
+from .models import Monitor, MonitorKind, Project
+
+
+class QuotaExceeded(ValidationError):
+    """A save over a limit; ``message_dict`` names the field and the limit."""
+
+
+def _per_minute(interval_seconds: int, regions: int) -> float:
+    return regions * 60 / max(interval_seconds, 1)
+
+
+def _rates(monitors: Iterable[Monitor]) -> float:
+    return sum(_per_minute(m.interval_seconds, m.n_regions) for m in monitors)  # type: ignore[attr-defined]
+
+
+def monitor_host(kind: str, url: str) -> str:
+    """The host an HTTP or TCP monitor sends requests to ('' for others)."""
+    if kind not in (MonitorKind.HTTP, MonitorKind.TCP):
+        return ""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _others(monitor: Monitor | None):  # type: ignore[no-untyped-def]
+    queryset = Monitor.objects.filter(enabled=True).annotate(n_regions=Count("regions"))
+    return queryset.exclude(pk=monitor.pk) if monitor is not None else queryset
+
+
+def monitor_quota_check(
+    *,
+    project: Project,
+    monitor: Monitor | None,
+    kind: str,
+    url: str,
+    interval_seconds: int,
+    regions: int,
+    enabled: bool,
+) -> None:
+    """Raise QuotaExceeded when saving this monitor would pass a limit.
+
+    ``monitor`` is the stored row being changed (None on create); the other
+    arguments are the settings it would have.
+    """
+    errors: dict[str, str] = {}
+    others = _others(monitor)
+    if monitor is None:
+        count = Monitor.objects.filter(project=project).count()
+        if count >= settings.UPTIME_QUOTA_MONITORS:
+            errors["__all__"] = (
+                f"This project has {count} monitors, the most it may have "
+                f"(UPTIME_QUOTA_MONITORS={settings.UPTIME_QUOTA_MONITORS})."
+            )
+    if enabled:
+        mine = _per_minute(interval_seconds, regions)
+        used = _rates(others.filter(project=project))
+        limit = settings.UPTIME_QUOTA_CHECKS_PER_MINUTE
+        if used + mine > limit:
+            errors["interval_seconds"] = (
+                f"This project would make {used + mine:.0f} checks a minute; "
+                f"the limit is {limit} (UPTIME_QUOTA_CHECKS_PER_MINUTE). "
+                "Use a longer interval or fewer regions."
+            )
+        host = monitor_host(kind, url)
+        if host:
+            pattern = (
+                rf"^[a-z0-9+.-]+://([^/@]*@)?\[?{re.escape(host)}\]?(:[0-9]+)?([/?#]|$)"
+            )
+            same_host = others.filter(
+                kind__in=(MonitorKind.HTTP, MonitorKind.TCP), url__iregex=pattern
+            )
+            used = _rates(same_host)
+            limit = settings.UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST
+            if used + mine > limit:
+                errors["url"] = (
+                    f"{host} would get {used + mine:.0f} requests a minute from "
+                    f"all monitors here; the limit is {limit} "
+                    "(UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST)."
+                )
+    if errors:
+        raise QuotaExceeded(errors)
