@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from monitors.models import Project
+from monitors.models import Project, Role
+from monitors.projects import projects_for
 from monitors.services import default_project_for
 
 from .models import ApiKey
@@ -16,9 +17,12 @@ def api_key_of(request: HttpRequest) -> ApiKey | None:
     return auth if isinstance(auth, ApiKey) else None
 
 
-def api_projects(request: HttpRequest) -> QuerySet[Project]:
-    """The projects this request may see and change (every API queryset)."""
-    projects = Project.objects.filter(members=request.user)
+def api_projects(
+    request: HttpRequest, *, min_role: str = Role.VIEWER
+) -> QuerySet[Project]:
+    """The projects this request may see (every API queryset): any role
+    reads; ``min_role`` narrows to those where the user has that role."""
+    projects = projects_for(user=request.user, min_role=min_role)
     key = api_key_of(request)
     if key is not None and key.project_id is not None:
         projects = projects.filter(pk=key.project_id)
@@ -26,7 +30,8 @@ def api_projects(request: HttpRequest) -> QuerySet[Project]:
 
 
 def api_default_project(request: HttpRequest) -> Project:
-    """Where a create without ``project`` goes: the key's project, if any."""
+    """Where a create without ``project`` goes: the key's project, if any,
+    else the user's personal project (never one they were invited to)."""
     key = api_key_of(request)
     if key is not None and key.project is not None:
         return key.project

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from monitors.admin import ProjectScopedAdmin
+from monitors.models import Role
+
 from .models import (
     CHANNEL_SETTINGS,
     Channel,
@@ -71,8 +74,10 @@ def _settings(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @admin.action(description="Send a test message")
-def send_test(modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet) -> None:
-    for channel in qs:
+def send_test(
+    modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
+) -> None:
+    for channel in modeladmin.writable(request, qs):
         result = channel_send_test(channel=channel)
         if result.status == NotificationStatus.SENT:
             modeladmin.message_user(request, f"{channel}: test sent.")
@@ -83,7 +88,8 @@ def send_test(modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet) 
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ProjectScopedAdmin):
+    change_role = Role.ADMIN
     form = ChannelForm
     list_display = (
         "name",
@@ -141,13 +147,17 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.action(description="Retry delivery")
-def retry(modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet) -> None:
-    count = sum(notification_retry(notification=n) for n in qs)
+def retry(modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet) -> None:
+    count = sum(
+        notification_retry(notification=n) for n in modeladmin.writable(request, qs)
+    )
     modeladmin.message_user(request, f"{count} notification(s) queued again.")
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ProjectScopedAdmin):
+    project_path = "channel__project"
+    change_role = Role.ADMIN
     list_display = (
         "id",
         "event",

@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from monitors.models import Role
+from monitors.projects import project_require, projects_for
 from uptime.pages import page_projects, render_page
 
 from . import services
@@ -18,9 +20,15 @@ from .models import Channel, ChannelKind, Notification, NotificationStatus
 
 
 def _own_channel(request: HttpRequest, pk: int) -> Channel:
-    return get_object_or_404(
-        Channel.objects.select_related("project"), pk=pk, project__members=request.user
+    """A channel of the user's projects (else 404); managing channels is for
+    admins and owners (else 403): they route alerts and hold secrets."""
+    channel = get_object_or_404(
+        Channel.objects.select_related("project"),
+        pk=pk,
+        project__in=projects_for(user=request.user),
     )
+    project_require(user=request.user, project=channel.project, min_role=Role.ADMIN)
+    return channel
 
 
 @login_required
@@ -36,6 +44,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 def channel_add(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     project = projects[1]
+    project_require(user=request.user, project=project, min_role=Role.ADMIN)
     form = ChannelForm(request.POST or None, project=project)
     channel = None
     if request.method == "POST" and form.is_valid():

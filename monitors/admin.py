@@ -13,7 +13,17 @@ from django.utils.html import format_html
 
 from .checks import option_names, shown_names
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
-from .models import Incident, Monitor, Project, Region, Tick
+from .models import (
+    Incident,
+    Invitation,
+    Membership,
+    Monitor,
+    Project,
+    Region,
+    Role,
+    Tick,
+)
+from .projects import project_role, projects_for, role_at_least
 from .services import (
     monitor_create,
     monitor_delete,
@@ -37,12 +47,172 @@ class NoCountPaginator(Paginator):
         return self.object_list[: self.CAP].count()
 
 
+class ProjectScopedAdmin(admin.ModelAdmin):
+    """Staff who are not superusers see only their projects' rows, and may
+    change (or delete) a row only with ``change_role`` (``delete_role``) in
+    its project. Superusers see and change everything, as before.
+
+    ``project_path`` is the lookup from the model to its Project ("pk" for
+    Project itself). Foreign keys to projects, monitors, channels and
+    incidents offer only rows of projects where the role allows the change.
+    """
+
+    project_path = "project"
+    change_role: str = Role.MEMBER
+    delete_role: str | None = None
+
+    def _project_id(self, obj: Any) -> int:
+        if self.project_path == "pk":
+            return obj.pk
+        *hops, last = self.project_path.split("__")
+        for hop in hops:
+            obj = getattr(obj, hop)
+        return getattr(obj, f"{last}_id")
+
+    def _may(self, request: HttpRequest, obj: Any, role: str) -> bool:
+        if request.user.is_superuser or obj is None:
+            return True
+        found = project_role(user=request.user, project=self._project_id(obj))
+        return role_at_least(found, role)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(
+            **{f"{self.project_path}__in": projects_for(user=request.user)}
+        )
+
+    def writable(self, request: HttpRequest, qs: QuerySet) -> QuerySet:
+        """The rows of ``qs`` the user may change (for bulk actions)."""
+        if request.user.is_superuser:
+            return qs
+        allowed = projects_for(user=request.user, min_role=self.change_role)
+        return qs.filter(**{f"{self.project_path}__in": allowed})
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may(
+            request, obj, self.change_role
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        role = self.delete_role or self.change_role
+        return super().has_delete_permission(request, obj) and self._may(
+            request, obj, role
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, self.writable(request, queryset))
+
+    def _scoped(self, request: HttpRequest, model: Any) -> QuerySet | None:
+        if request.user.is_superuser:
+            return None
+        allowed = projects_for(user=request.user, min_role=self.change_role)
+        paths = {Project: "pk", Monitor: "project", Incident: "monitor__project"}
+        channel = Monitor._meta.get_field("channels").related_model
+        paths[channel] = "project"
+        if model not in paths:
+            return None
+        return model._default_manager.filter(**{f"{paths[model]}__in": allowed})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        scoped = self._scoped(request, db_field.related_model)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        scoped = self._scoped(request, db_field.related_model)
+        if scoped is not None:
+            kwargs["queryset"] = scoped
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class MembershipInline(admin.TabularInline):
+    """Read-only: people join by accepting an invitation, never from here."""
+
+    model = Membership
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "owner", "status_page_enabled", "created_at")
+class ProjectAdmin(ProjectScopedAdmin):
+    project_path = "pk"
+    change_role = Role.ADMIN
+    delete_role = Role.OWNER
+    list_display = (
+        "name",
+        "slug",
+        "owner",
+        "personal",
+        "status_page_enabled",
+        "created_at",
+    )
     search_fields = ("name", "slug", "owner__username")
-    filter_horizontal = ("members",)
     raw_id_fields = ("owner",)
+    inlines = (MembershipInline,)
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # The owner of a saved project changes through roles, not here.
+        return ("personal",) if obj is None else ("owner", "personal")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Staff create projects in the dashboard, where they become owner.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def save_model(self, request, obj: Project, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if not change:
+            Membership.objects.get_or_create(
+                project=obj, user=obj.owner, defaults={"role": Role.OWNER}
+            )
+
+
+@admin.action(description="Revoke selected invitations")
+def revoke_invitations(
+    modeladmin: InvitationAdmin, request: HttpRequest, qs: QuerySet
+) -> None:
+    from django.utils import timezone
+
+    modeladmin.writable(request, qs).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ProjectScopedAdmin):
+    change_role = Role.ADMIN
+    list_display = (
+        "project",
+        "invitee",
+        "role",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    )
+    list_select_related = ("project", "user", "created_by")
+    list_filter = ("role",)
+    search_fields = ("email", "user__username", "project__name")
+    actions = (revoke_invitations,)
+    exclude = ("token_hash",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Invitations carry a link shown once: they are made in the dashboard.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
 
 
 @admin.register(Region)
@@ -53,17 +223,17 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.action(description="Pause selected monitors")
 def pause_monitors(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet
+    modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
-    for monitor in qs:
+    for monitor in modeladmin.writable(request, qs):
         monitor_pause(user=request.user, monitor=monitor)
 
 
 @admin.action(description="Resume selected monitors")
 def resume_monitors(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, qs: QuerySet
+    modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
-    for monitor in qs:
+    for monitor in modeladmin.writable(request, qs):
         monitor_resume(user=request.user, monitor=monitor)
 
 
@@ -109,7 +279,7 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
 
 
 @admin.register(Monitor)
-class MonitorAdmin(admin.ModelAdmin):
+class MonitorAdmin(ProjectScopedAdmin):
     form = MonitorAdminForm
     list_display = (
         "name",
@@ -148,7 +318,7 @@ class MonitorAdmin(admin.ModelAdmin):
         monitor_delete(user=request.user, monitor=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for monitor in queryset:
+        for monitor in self.writable(request, queryset):
             monitor_delete(user=request.user, monitor=monitor)
 
     def save_model(
@@ -170,7 +340,8 @@ class MonitorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tick)
-class TickAdmin(admin.ModelAdmin):
+class TickAdmin(ProjectScopedAdmin):
+    project_path = "monitor__project"
     list_display = (
         "monitor",
         "region",
@@ -205,7 +376,8 @@ class TickAdmin(admin.ModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ProjectScopedAdmin):
+    project_path = "monitor__project"
     list_display = ("monitor", "status", "started_at", "resolved_at", "cause")
     list_filter = ("status",)
     search_fields = ("monitor__name", "cause")

@@ -18,6 +18,18 @@ def _token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class Role(models.TextChoices):
+    """What a member may do in a project, from least to most.
+
+    The rules live in ``monitors.projects``; see ROLE_ORDER there.
+    """
+
+    VIEWER = "viewer"
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+
 class Project(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60, unique=True)
@@ -26,9 +38,17 @@ class Project(models.Model):
         on_delete=models.CASCADE,
         related_name="owned_projects",
     )
+    # Joined only through an accepted invitation (or by creating the project):
+    # rows are Membership, never added behind the member's back.
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="projects", blank=True
+        settings.AUTH_USER_MODEL,
+        related_name="projects",
+        blank=True,
+        through="Membership",
     )
+    # The project made for the owner at signup: where their monitors go when
+    # they do not name a project. One per user, and it cannot be left.
+    personal = models.BooleanField(default=False, editable=False)
     status_page_enabled = models.BooleanField(default=False)
     status_page_show_details = models.BooleanField(
         default=False, help_text="Show URLs and error text on the public status page."
@@ -37,6 +57,13 @@ class Project(models.Model):
 
     class Meta:
         ordering = ("name", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(personal=True),
+                name="project_one_personal_per_owner",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -46,6 +73,96 @@ class Project(models.Model):
             base = slugify(self.name)[:40] or "project"
             self.slug = f"{base}-{secrets.token_hex(3)}"
         super().save(*args, **kwargs)
+
+
+class Membership(models.Model):
+    """A user's role in a project (the through table of Project.members)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The table Django made for the plain many-to-many, kept as it was.
+        db_table = "monitors_project_members"
+        unique_together = (("project", "user"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.project_id} ({self.role})"
+
+
+class Invitation(models.Model):
+    """An offer to join a project; nobody becomes a member until they accept.
+
+    Addressed to an existing user or to an email address. The link carries a
+    random token; only its SHA-256 is stored, so a database read cannot be
+    turned into a working link.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(email="") | Q(user__isnull=False),
+                name="invitation_has_an_invitee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.invitee} to {self.project_id} ({self.role})"
+
+    @property
+    def invitee(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        return self.email
+
+    def is_pending(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > now
+        )
 
 
 class Region(models.Model):

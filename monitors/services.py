@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -23,13 +22,16 @@ from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .incidents import incidents_evaluate
 from .models import (
+    Membership,
     Monitor,
     MonitorStatus,
     Project,
     Region,
+    Role,
     Tick,
     TickStatus,
 )
+from .projects import project_require
 from .quotas import monitor_quota_check
 from .signals import (
     certificate_expiring,
@@ -40,15 +42,32 @@ from .signals import (
 log = logging.getLogger(__name__)
 
 
-def project_create_default(*, user: AbstractBaseUser) -> Project:
-    name = f"{user.get_username()}'s project"
-    project = Project.objects.create(name=name[:100], owner=user)
-    project.members.add(user)
+def project_create(
+    *, owner: AbstractBaseUser, name: str, personal: bool = False
+) -> Project:
+    """A new project with its creator as its (first) owner."""
+    with transaction.atomic():
+        project = Project.objects.create(
+            name=name[:100], owner=owner, personal=personal
+        )
+        Membership.objects.create(project=project, user=owner, role=Role.OWNER)
     return project
 
 
+def project_create_default(*, user: AbstractBaseUser) -> Project:
+    return project_create(
+        owner=user, name=f"{user.get_username()}'s project", personal=True
+    )
+
+
 def default_project_for(user: AbstractBaseUser) -> Project:
-    project = Project.objects.filter(members=user).order_by("id").first()
+    """The user's personal project: where their monitors go by default.
+
+    Never another project they joined: whoever invited them must not receive
+    the monitors (and the secrets in their headers) they create without
+    naming a project. Its owner can neither leave it nor be removed.
+    """
+    project = Project.objects.filter(owner=user, personal=True).first()
     if project is None:
         project = project_create_default(user=user)
     return project
@@ -115,15 +134,15 @@ def _quota_check(
 def _require_member(
     *, user: AbstractBaseUser, project: Project, permission: str
 ) -> None:
-    """Only the project's members write its monitors.
+    """Only the project's members (the member role or above) write its
+    monitors; a viewer's write is a PermissionDenied.
 
     Admin staff are not members of every project; the admin's own model
     permission (``monitors.<permission>_monitor``) is what lets them in.
     """
     if _is_operator(user, permission):
         return
-    if not project.members.filter(pk=user.pk).exists():
-        raise PermissionDenied("Only members of the project can change its monitors.")
+    project_require(user=user, project=project, min_role=Role.MEMBER)
 
 
 def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from monitors.models import Monitor, Project, Region
+from monitors.models import Membership, Monitor, Project, Region
 from monitors.services import regions_sync
 from tests import e2e_support
 from tests.targets import Target
@@ -99,6 +99,21 @@ def teammate(project: Project) -> User:
     user = User.objects.create_user("bob", "bob@example.com", "pw-bob-123!")
     project.members.add(user)
     return user
+
+
+@pytest.fixture
+def make_member(project: Project):  # type: ignore[no-untyped-def]
+    """A user with ``role`` in the owner's project (as if they had accepted)."""
+
+    def make(role: str, name: str | None = None) -> User:
+        username = name or f"{role}-user"
+        user = User.objects.create_user(
+            username, f"{username}@example.com", "pw-member-123!"
+        )
+        Membership.objects.create(project=project, user=user, role=role)
+        return user
+
+    return make
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from monitors.models import Project
+from monitors.models import Membership, Project, Role
+from monitors.projects import role_flags
 from monitors.services import default_project_for
 
 # The session key of the project the user is looking at.
@@ -16,14 +17,28 @@ SESSION_PROJECT = "dashboard_project_id"
 
 
 def page_projects(request: HttpRequest) -> tuple[list[Project], Project]:
-    """The user's projects (for the switcher) and the one they are looking at."""
-    projects = list(Project.objects.filter(members=request.user).order_by("name", "id"))
+    """The user's projects (for the switcher) and the one they are looking at.
+
+    Each project carries the user's ``role`` in it. Until the user picks one,
+    they look at their personal project.
+    """
+    memberships = Membership.objects.filter(user=request.user).select_related("project")
+    projects = []
+    for membership in memberships:
+        membership.project.role = membership.role
+        projects.append(membership.project)
     if not projects:
-        projects = [default_project_for(request.user)]
+        personal = default_project_for(request.user)
+        personal.role = Role.OWNER
+        projects = [personal]
+    projects.sort(key=lambda p: (p.name, p.pk))
     wanted = request.session.get(SESSION_PROJECT)
     current = next((p for p in projects if p.pk == wanted), None)
     if current is None:
-        current = min(projects, key=lambda p: p.pk)
+        current = next(
+            (p for p in projects if p.personal and p.owner_id == request.user.pk),
+            projects[0],
+        )
     return projects, current
 
 
@@ -37,4 +52,6 @@ def render_page(
     all_projects, current = projects or page_projects(request)
     context.setdefault("projects", all_projects)
     context.setdefault("current_project", current)
+    # What the user may do here; pages about one object pass its project's.
+    context.setdefault("may", role_flags(current.role))
     return render(request, template, context, status=status)

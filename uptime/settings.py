@@ -172,6 +172,8 @@ UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=
 UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 # Checks in flight at once in one batch (one worker thread).
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
+# Days an invitation to a project can be accepted; each link works once.
+UPTIME_INVITE_MAX_AGE_DAYS = env_int("UPTIME_INVITE_MAX_AGE_DAYS", 7, minimum=1)
 # Checks in flight at once to one target host in one batch, whatever the
 # project: many monitors on one host must not become a load generator.
 UPTIME_MAX_CHECKS_PER_HOST = env_int("UPTIME_MAX_CHECKS_PER_HOST", 20, minimum=1)

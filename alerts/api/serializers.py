@@ -43,6 +43,8 @@ class ChannelSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
+            # Any of the caller's projects; the view answers 403 when the
+            # role is too low, rather than pretending the project is unknown.
             self.fields["project"].queryset = api_projects(request)
             self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(
                 project__in=api_projects(request)

@@ -8,10 +8,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_default_project, api_projects
+from monitors.api.permissions import ProjectRolePermission
+from monitors.models import Project, Role
+from monitors.projects import project_require
 
 from ..models import Channel, Notification
 from ..services import (
@@ -35,6 +40,9 @@ def _service_errors() -> Iterator[None]:
 class ChannelViewSet(viewsets.ModelViewSet):
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
+    # Channels receive alerts (and a webhook's secret): admins and owners.
+    write_role = Role.ADMIN
 
     def get_queryset(self) -> QuerySet[Channel]:
         # Another project's channel is a 404, for every action.
@@ -44,11 +52,27 @@ class ChannelViewSet(viewsets.ModelViewSet):
             .order_by("id")
         )
 
+    def project_of(self, channel: Channel) -> Project:
+        return channel.project
+
+    def _default_project(self, request: Request) -> Project:
+        """A default only when there is no choice: the API key's project or
+        the personal one, never a project someone else invited them to."""
+        if api_projects(request, min_role=Role.ADMIN).count() > 1:
+            raise serializers.ValidationError(
+                {
+                    "project": "This field is required: you can add "
+                    "channels to more than one project."
+                }
+            )
+        return api_default_project(request)
+
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or api_default_project(request)
+        project = data.pop("project", None) or self._default_project(request)
+        project_require(user=request.user, project=project, min_role=Role.ADMIN)
         with _service_errors():
             channel = channel_create(project=project, **data)
         body = self.get_serializer(channel).data

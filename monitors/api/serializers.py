@@ -16,7 +16,7 @@ from ..checks import (
     option_names,
     shown_names,
 )
-from ..models import Incident, Monitor, Project, Region, Tick
+from ..models import Incident, Monitor, Project, Region, Role, Tick
 from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
 from .extensions import contributed_fields
@@ -130,6 +130,9 @@ class MonitorSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
+            # Any of the caller's projects: a project where the role is too
+            # low for the write is a 403 from the services, not "no such
+            # project".
             self.fields["project"].queryset = api_projects(request)
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -196,6 +199,28 @@ class MonitorSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         attrs.update(cleaned)
 
+    def _validate_project(self, attrs: dict[str, Any]) -> None:
+        """On create, the project is required once there is a choice.
+
+        Without a project a monitor goes to the API key's project, else the
+        caller's personal project,
+        and only when that is the one project they can add monitors to: a
+        project someone else invited them to is never picked for them.
+        """
+        request = self.context.get("request")
+        if self.instance is not None or attrs.get("project") or request is None:
+            return
+        # An API key scoped to one project reaches only that one: no choice.
+        writable = api_projects(request, min_role=Role.MEMBER)
+        if writable.count() > 1:
+            raise serializers.ValidationError(
+                {
+                    "project": "This field is required: you can add monitors "
+                    "to more than one project."
+                }
+            )
+        attrs["project"] = api_default_project(request)
+
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
         if not attrs.get("channels"):
@@ -216,6 +241,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._validate_project(attrs)
         self._validate_channels(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(

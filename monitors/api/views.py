@@ -10,15 +10,18 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_default_project, api_projects
 from uptime.pagination import whole_number
 
-from ..models import Incident, Monitor, Region, Tick
+from ..models import Incident, Monitor, Project, Region, Role, Tick
 from ..quotas import QuotaExceeded
 from ..services import monitor_create, monitor_delete, monitor_update
+from .permissions import ProjectRolePermission
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -96,6 +99,8 @@ def _quota_error(exc: QuotaExceeded) -> serializers.ValidationError:
 
 class MonitorViewSet(viewsets.ModelViewSet):
     serializer_class = MonitorSerializer
+    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
+    write_role = Role.MEMBER
 
     def get_queryset(self) -> QuerySet[Monitor]:
         return (
@@ -103,6 +108,9 @@ class MonitorViewSet(viewsets.ModelViewSet):
             .prefetch_related("regions", "channels")
             .order_by("id")
         )
+
+    def project_of(self, monitor: Monitor) -> Project:
+        return monitor.project
 
     def perform_create(self, serializer: MonitorSerializer) -> None:
         try:

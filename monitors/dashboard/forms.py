@@ -7,14 +7,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q
 from django.forms import BoundField
 
 from uptime.forms import DescribedErrorsMixin
 
 from ..checks import option_fields, option_names
 from ..forms import CheckOptionsFormMixin, kind_sections
-from ..models import Monitor, Project, Region
+from ..models import Monitor, Project, Region, Role
+from ..projects import role_can_manage
 from ..validators import monitor_settings_errors
 
 
@@ -186,30 +186,24 @@ class NewProjectForm(forms.ModelForm):
         fields = ("name",)
 
 
-class AddMemberForm(DescribedErrorsMixin, forms.Form):
-    user = forms.CharField(
+class InviteForm(DescribedErrorsMixin, forms.Form):
+    invitee = forms.CharField(
         label="Username or email",
         max_length=254,
-        help_text="Someone who already has an account here.",
+        help_text="They join only when they accept: from the emailed link or "
+        "their dashboard.",
     )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
-    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor_role: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.project = project
+        # Offer only the roles this inviter may grant.
+        self.fields["role"].choices = [
+            (value, label)
+            for value, label in Role.choices
+            if role_can_manage(actor_role=actor_role, role=value)
+        ]
 
-    def clean_user(self) -> Any:
-        value = self.cleaned_data["user"].strip()
-        user = (
-            get_user_model()
-            .objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
-            .order_by("id")
-            .first()
-        )
-        if user is None:
-            raise ValidationError(
-                "No account with this username or email. Send them the invite "
-                "link instead."
-            )
-        if self.project.members.filter(pk=user.pk).exists():
-            raise ValidationError("Already a member of this project.")
-        return user
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

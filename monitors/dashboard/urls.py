@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import project_views, views
 
 app_name = "dashboard"
 
@@ -18,10 +18,45 @@ urlpatterns = [
     path("monitors/<int:pk>/check/", views.monitor_check_now, name="monitor_check"),
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
-    path("project/", views.project_settings, name="project"),
-    path("project/switch/", views.project_switch, name="project_switch"),
-    path("project/new/", views.project_create, name="project_create"),
-    path("invite/<str:token>/", views.invite_accept, name="invite"),
+    path("project/", project_views.project_settings, name="project"),
+    path("project/switch/", project_views.project_switch, name="project_switch"),
+    path("project/new/", project_views.project_create, name="project_create"),
+    path("project/leave/", project_views.project_leave, name="project_leave"),
+    path("project/delete/", project_views.project_delete, name="project_delete"),
+    path(
+        "project/invitations/",
+        project_views.invitation_create,
+        name="invitation_create",
+    ),
+    path(
+        "project/invitations/<int:pk>/revoke/",
+        project_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path(
+        "project/members/<int:pk>/role/",
+        project_views.membership_role,
+        name="membership_role",
+    ),
+    path(
+        "project/members/<int:pk>/remove/",
+        project_views.membership_remove,
+        name="membership_remove",
+    ),
+    path("invitations/", project_views.invitation_list, name="invitations"),
+    path(
+        "invitations/<int:pk>/accept/",
+        project_views.invitation_respond,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:pk>/decline/",
+        project_views.invitation_respond,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
+    path("invite/<str:token>/", project_views.invite_accept, name="invite"),
     # Under /accounts/ next to django.contrib.auth's pages (login, reset, ...).
     path("accounts/signup/", views.signup, name="signup"),
     # Public, no login: the status page (off by default) and badges.

@@ -8,10 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,35 +19,48 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from uptime.pages import SESSION_PROJECT, page_projects, render_page
+from uptime.pages import page_projects, render_page
 from uptime.throttling import limit_signups
 
 from .. import services
 from ..forms import monitor_form_values
-from ..models import Incident, Monitor, MonitorKind, MonitorStatus, Project, Tick
+from ..members import invitations_pending_for
+from ..models import (
+    Incident,
+    Monitor,
+    MonitorKind,
+    MonitorStatus,
+    Project,
+    Role,
+    Tick,
+)
+from ..projects import project_require, projects_for, role_at_least, role_flags
 from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
 from . import rows, selectors, svg
 from .evidence import evidence_summary
-from .forms import AddMemberForm, MonitorForm, NewProjectForm, ProjectForm, SignupForm
+from .forms import MonitorForm, SignupForm
 
 # Rows per overview page; ?per_page= picks another of these. At 100 the page
 # renders in a few tens of milliseconds whatever the project's size.
 OVERVIEW_PAGE_SIZE = 100
 OVERVIEW_PAGE_SIZES = (50, 100, 250, 500, 1000)
 INCIDENT_PAGE_SIZE = 50
-INVITE_SALT = "uptime.dashboard.invite"
-INVITE_MAX_AGE = 7 * 24 * 3600
 
 
-def _own_monitor(request: HttpRequest, pk: int) -> Monitor:
-    """A monitor of one of the user's projects; anyone else's is a 404."""
-    return get_object_or_404(
+def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> Monitor:
+    """A monitor of one of the user's projects; anyone else's is a 404, and
+    a role below ``min_role`` a 403. The user's role is on ``monitor.role``."""
+    monitor = get_object_or_404(
         Monitor.objects.select_related("project"),
         pk=pk,
-        project__members=request.user,
+        project__in=projects_for(user=request.user),
     )
+    monitor.role = project_require(
+        user=request.user, project=monitor.project, min_role=min_role
+    )
+    return monitor
 
 
 # --- overview ------------------------------------------------------------------------
@@ -96,9 +108,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         "counts": selectors.monitor_status_counts(project_id=project.pk),
         "now": timezone.now(),
         "refresh_seconds": getattr(settings, "UPTIME_DASHBOARD_REFRESH_SECONDS", 15),
+        "may": role_flags(project.role),
     }
     if request.GET.get("partial"):
         return render(request, "dashboard/_overview_body.html", context)
+    context["invitation_count"] = invitations_pending_for(user=request.user).count()
     return render_page(request, "dashboard/overview.html", context, projects)
 
 
@@ -136,6 +150,7 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "quorum": monitor.effective_quorum(),
         "is_heartbeat": monitor.kind == MonitorKind.HEARTBEAT,
         "cert_days_left": _days_left(monitor),
+        "may": role_flags(monitor.role),
     }
     return render_page(request, "dashboard/monitor_detail.html", context)
 
@@ -153,7 +168,7 @@ def tick_detail(request: HttpRequest, pk: int, tick_id: int) -> HttpResponse:
         Tick.objects.select_related("region", "monitor", "monitor__project"),
         pk=tick_id,
         monitor_id=pk,
-        monitor__project__members=request.user,
+        monitor__project__in=projects_for(user=request.user),
     )
     context = {
         "tick": tick,
@@ -207,6 +222,8 @@ def _sla_rows(
 @login_required
 def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
+    if not role_at_least(projects[1].role, Role.MEMBER):
+        raise PermissionDenied("Viewers cannot add monitors.")
     form = MonitorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -231,7 +248,7 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk)
+    monitor = _own_monitor(request, pk, Role.MEMBER)
     form = MonitorForm(request.POST or None, instance=monitor)
     if request.method == "POST" and form.is_valid():
         try:
@@ -253,7 +270,7 @@ def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk)
+    monitor = _own_monitor(request, pk, Role.MEMBER)
     if request.method == "POST":
         name = monitor.name
         services.monitor_delete(user=request.user, monitor=monitor)
@@ -266,7 +283,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = services.monitor_pause(
-        user=request.user, monitor=_own_monitor(request, pk)
+        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
     )
     messages.success(request, "Monitor paused: no checks and no alerts until resumed.")
     return redirect(monitor)
@@ -276,7 +293,7 @@ def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = services.monitor_resume(
-        user=request.user, monitor=_own_monitor(request, pk)
+        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
     )
     messages.success(request, "Monitor resumed; checking now.")
     return redirect(monitor)
@@ -285,7 +302,7 @@ def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def monitor_check_now(request: HttpRequest, pk: int) -> HttpResponse:
-    monitor = _own_monitor(request, pk)
+    monitor = _own_monitor(request, pk, Role.MEMBER)
     if not monitor.enabled:
         messages.error(request, "This monitor is paused: resume it to check it.")
     else:
@@ -312,7 +329,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("monitor", "monitor__project"),
         pk=pk,
-        monitor__project__members=request.user,
+        monitor__project__in=projects_for(user=request.user),
     )
     return render_page(
         request,
@@ -322,111 +339,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
         },
-    )
-
-
-# --- projects, members, invites -------------------------------------------------------
-
-
-@login_required
-@require_POST
-def project_switch(request: HttpRequest) -> HttpResponse:
-    try:
-        wanted = int(request.POST.get("project", ""))
-    except ValueError:
-        raise Http404 from None
-    project = get_object_or_404(Project, pk=wanted, members=request.user)
-    request.session[SESSION_PROJECT] = project.pk
-    nxt = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        nxt = reverse("dashboard:overview")
-    return redirect(nxt)
-
-
-@login_required
-@require_POST
-def project_create(request: HttpRequest) -> HttpResponse:
-    form = NewProjectForm(request.POST, prefix="new")
-    if not form.is_valid():
-        messages.error(request, "A project needs a name.")
-        return redirect("dashboard:project")
-    with transaction.atomic():
-        project = form.save(commit=False)
-        project.owner = request.user
-        project.save()
-        project.members.add(request.user)
-    request.session[SESSION_PROJECT] = project.pk
-    messages.success(request, f"Project “{project.name}” created.")
-    return redirect("dashboard:overview")
-
-
-def _invite_url(request: HttpRequest, project: Project) -> str:
-    token = signing.dumps({"p": project.pk, "s": project.slug}, salt=INVITE_SALT)
-    return request.build_absolute_uri(reverse("dashboard:invite", args=[token]))
-
-
-@login_required
-def project_settings(request: HttpRequest) -> HttpResponse:
-    projects = page_projects(request)
-    project = projects[1]
-    form = ProjectForm(
-        request.POST if request.POST.get("action") == "settings" else None,
-        instance=project,
-    )
-    member_form = AddMemberForm(
-        request.POST if request.POST.get("action") == "member" else None,
-        project=project,
-    )
-    if request.method == "POST":
-        if form.is_bound and form.is_valid():
-            form.save()
-            messages.success(request, "Project saved.")
-            return redirect("dashboard:project")
-        if member_form.is_bound and member_form.is_valid():
-            user = member_form.cleaned_data["user"]
-            project.members.add(user)
-            messages.success(request, f"{user.get_username()} added to the project.")
-            return redirect("dashboard:project")
-    context = {
-        "form": form,
-        "member_form": member_form,
-        "new_project_form": NewProjectForm(prefix="new"),
-        "members": list(project.members.order_by("username")),
-        "invite_url": _invite_url(request, project),
-        "invite_days": INVITE_MAX_AGE // 86400,
-        "status_url": request.build_absolute_uri(
-            reverse("dashboard:status_page", args=[project.slug])
-        ),
-    }
-    bad = (form.is_bound and form.errors) or (
-        member_form.is_bound and member_form.errors
-    )
-    return render_page(
-        request,
-        "dashboard/project_settings.html",
-        context,
-        projects,
-        status=400 if bad else 200,
-    )
-
-
-@login_required
-def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        data = signing.loads(token, salt=INVITE_SALT, max_age=INVITE_MAX_AGE)
-        project = Project.objects.get(pk=data["p"], slug=data["s"])
-    except (signing.BadSignature, Project.DoesNotExist, KeyError, TypeError):
-        return render_page(request, "dashboard/invite_invalid.html", {}, status=404)
-    if request.method == "POST":
-        project.members.add(request.user)
-        request.session[SESSION_PROJECT] = project.pk
-        messages.success(request, f"You joined “{project.name}”.")
-        return redirect("dashboard:overview")
-    is_member = project.members.filter(pk=request.user.pk).exists()
-    return render_page(
-        request, "dashboard/invite.html", {"project": project, "is_member": is_member}
     )
 
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiKey
 from accounts.services import api_key_create
 from alerts.models import Channel
-from monitors.models import Monitor, Project, Region
+from monitors.models import Monitor, Project, Region, Role
 
 KEY_RE = re.compile(r"upk_[A-Za-z0-9_-]{40,}")
 
@@ -36,7 +36,7 @@ def owner_client(owner: User) -> Client:
 @pytest.fixture
 def second_project(owner: User) -> Project:
     project = Project.objects.create(name="Second", owner=owner)
-    project.members.add(owner)
+    project.members.add(owner, through_defaults={"role": Role.OWNER})
     return project
 
 

@@ -7,7 +7,7 @@ from standardwebhooks.webhooks import Webhook
 
 from alerts.models import Channel, Notification, mask_url
 from alerts.services import channel_create
-from monitors.models import Project
+from monitors.models import Project, Role
 from tests.alerts.servers import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_a_channel_of_a_second_project_cannot_serve_a_monitor_of_the_first(
     api, owner, make_channel, make_monitor, project
 ) -> None:
     second = Project.objects.create(name="Second", owner=owner)
-    second.members.add(owner)
+    second.members.add(owner, through_defaults={"role": Role.OWNER})
     other = make_channel("email", "ops@example.com", project=second)
     monitor = make_monitor()
     resp = api.patch(

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from alerts.models import Channel
-from monitors.models import Monitor, Project
+from monitors.models import Monitor, Project, Role
 from tests.conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +37,11 @@ def _form_data(values: dict[str, Any]) -> dict[str, Any]:
 class Api:
     def __init__(self, owner: User, project: Project) -> None:
         self.client = api_client_for(owner)
+        self.project = project
 
     def create(self, values: dict[str, Any]) -> set[str]:
+        # Named: with more than one project to choose from, the API asks.
+        values = {"project": self.project.pk, **values}
         resp = self.client.post("/api/channels/", values, format="json")
         return set() if resp.status_code == 201 else set(resp.json())
 
@@ -116,7 +119,7 @@ def own_monitor(make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
 def foreign_monitor(owner, make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
     # The owner may see it (a member there too), but it is another project's.
     other = Project.objects.create(name="Other", owner=owner)
-    other.members.add(owner)
+    other.members.add(owner, through_defaults={"role": Role.OWNER})
     return make_monitor(name="Foreign", project=other)
 
 

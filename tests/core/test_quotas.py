@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from alerts.models import Channel
 from monitors import services
-from monitors.models import Monitor, Project, Region
+from monitors.models import Monitor, Project, Region, Role
 from tests.conftest import api_client_for
 from tests.core.test_monitor_write_path import _encode, _values
 
@@ -89,7 +89,7 @@ def test_a_monitor_moved_to_another_project_loses_the_old_projects_channels(
     owner: User, project: Project, make_monitor
 ) -> None:
     other = Project.objects.create(name="Other", owner=owner)
-    other.members.add(owner)
+    other.members.add(owner, through_defaults={"role": Role.OWNER})
     old_channel = Channel.objects.create(
         project=project, name="old", kind="email", target="a@example.com"
     )

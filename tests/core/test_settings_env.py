@@ -34,6 +34,7 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("UPTIME_REGIONS", "EU West"),
         ("UPTIME_REGION", "Mars!"),
         ("EMAIL_PORT", "smtp"),
+        ("UPTIME_INVITE_MAX_AGE_DAYS", "0"),
         ("REDIS_URL", "localhost:6379"),
         ("DATABASE_URL", "nonsense://"),
         ("DATABASE_URL", "sqlite:///db.sqlite3"),

@@ -61,10 +61,12 @@ def test_it_hides_other_projects_monitors_from_the_overview(
 
 
 def test_it_lets_a_teammate_see_the_projects_monitor(
-    make_monitor, teammate_client
+    make_monitor, teammate_client, project
 ) -> None:
     monitor = make_monitor(name="Shared shop")
     assert teammate_client.get(monitor.get_absolute_url()).status_code == 200
+    # A teammate starts on their personal project and switches to the shared one.
+    teammate_client.post(reverse("dashboard:project_switch"), {"project": project.pk})
     assert b"Shared shop" in teammate_client.get(reverse("dashboard:overview")).content
 
 
