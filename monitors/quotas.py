@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 
+from .checks.options import url_host
 from .models import Monitor, MonitorKind, Project
 
 
@@ -35,12 +35,7 @@ def _rates(monitors: Iterable[Monitor]) -> float:
 
 def monitor_host(kind: str, url: str) -> str:
     """The host an HTTP or TCP monitor sends requests to ('' for others)."""
-    if kind not in (MonitorKind.HTTP, MonitorKind.TCP):
-        return ""
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
+    return url_host(url) if kind in (MonitorKind.HTTP, MonitorKind.TCP) else ""
 
 
 def _others(monitor: Monitor | None):  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
@@ -27,6 +26,7 @@ from uptime import outbound
 
 from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
+from .checks.options import parse_resolver, url_host
 from .models import Monitor, MonitorKind, Region
 from .services import TickResult, ticks_record
 
@@ -47,16 +47,17 @@ def spec_for(monitor: Monitor) -> CheckSpec:
 def target_host(spec: CheckSpec) -> str:
     """The host a check sends traffic to, for the per-host limit.
 
-    A DNS check's traffic goes to its resolver; a heartbeat sends none.
+    A DNS check's traffic goes to its resolver (none named: the default one,
+    not limited); a heartbeat sends none.
     """
     if spec.kind == MonitorKind.HEARTBEAT:
         return ""
     if spec.kind == MonitorKind.DNS:
-        return str(spec.options.get("resolver") or "").rsplit(":", 1)[0]
-    try:
-        return (urlsplit(spec.url).hostname or "").lower()
-    except ValueError:
-        return ""
+        try:
+            return parse_resolver(str(spec.options.get("resolver") or ""))[0]
+        except ValueError:
+            return ""
+    return url_host(spec.url)
 
 
 class _HostLimits:

@@ -62,6 +62,15 @@ def status_accepted(code: int, ranges: StatusRanges) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
+def url_host(url: str) -> str:
+    """The lowercase host of an ``http(s)://`` or ``tcp://`` target; '' when
+    it has none (the per-host limits read it)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 def parse_tcp_target(target: str) -> tuple[str, int]:
     """``host:port``, ``tcp://host:port`` or ``[v6]:port`` -> (host, port)."""
     text = (target or "").strip()

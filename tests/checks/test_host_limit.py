@@ -60,4 +60,7 @@ def test_the_host_of_each_kind_is_where_its_traffic_goes() -> None:
     )
     dns = CheckSpec("dns", "example.com", 5, {"resolver": "192.0.2.53:53"})
     assert runner.target_host(dns) == "192.0.2.53"
+    dns6 = CheckSpec("dns", "example.com", 5, {"resolver": "2606:4700::1111"})
+    assert runner.target_host(dns6) == "2606:4700::1111"
+    assert runner.target_host(CheckSpec("dns", "example.com", 5)) == ""
     assert runner.target_host(CheckSpec("heartbeat", "", 5)) == ""
