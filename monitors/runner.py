@@ -28,7 +28,7 @@ from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .checks.options import parse_resolver, url_host
 from .models import Monitor, MonitorKind, Region
-from .services import TickResult, ticks_record
+from .services import TickResult, result_unstorable, ticks_record
 
 log = logging.getLogger(__name__)
 
@@ -253,15 +253,7 @@ class _Store:
             return
         except Exception:
             log.exception("storing the tick of monitor %s failed", item.monitor_id)
-        stand_in = TickResult(
-            monitor_id=item.monitor_id,
-            checked_at=item.checked_at,
-            result=CheckResult(
-                status="down",
-                error="internal",
-                message="The check's result could not be stored.",
-            ),
-        )
+        stand_in = TickResult(item.monitor_id, item.checked_at, result_unstorable())
         try:
             self._record([stand_in])
         except Exception:

@@ -3,7 +3,6 @@ monitors (the API, the dashboard and the admin all call it), recording ticks."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -113,21 +112,22 @@ def _is_operator(user: AbstractBaseUser, permission: str) -> bool:
 
 
 def _quota_check(
-    *, user: AbstractBaseUser, monitor: Monitor, stored: Monitor | None, regions: int
+    *, user: AbstractBaseUser, monitor: Monitor, regions: int, enabled: bool
 ) -> None:
-    """Hold a tenant's save to the quotas; the project row is locked first,
-    so two saves at once cannot both pass a limit one of them reaches."""
-    if _is_operator(user, "change" if stored else "add"):
+    """Hold a tenant's save of ``monitor`` (its new settings, not yet saved)
+    to the quotas; the project row is locked first, so two saves at once
+    cannot both pass a limit one of them reaches."""
+    if _is_operator(user, "change" if monitor.pk else "add"):
         return
     Project.objects.select_for_update().filter(pk=monitor.project_id).exists()
     monitor_quota_check(
         project=monitor.project,
-        monitor=stored,
+        monitor=monitor if monitor.pk else None,
         kind=monitor.kind,
         url=monitor.url,
         interval_seconds=monitor.interval_seconds,
         regions=regions,
-        enabled=monitor.enabled,
+        enabled=enabled,
     )
 
 
@@ -231,7 +231,12 @@ def monitor_create(
     else:
         monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
     with transaction.atomic():
-        _quota_check(user=user, monitor=monitor, stored=None, regions=len(regions))
+        _quota_check(
+            user=user,
+            monitor=monitor,
+            regions=len(regions),
+            enabled=monitor.enabled,
+        )
         monitor.save()  # alerts' post_save receiver links the default channels
         monitor.regions.set(regions)
         if channels is not None:
@@ -264,10 +269,12 @@ def monitor_update(
         if regions is None:
             regions = stored.regions.all()
         regions = _apply_heartbeat_rule(stored, list(regions))
-        candidate = copy.copy(stored)
-        if enabled is not None:
-            candidate.enabled = enabled
-        _quota_check(user=user, monitor=candidate, stored=stored, regions=len(regions))
+        _quota_check(
+            user=user,
+            monitor=stored,
+            regions=len(regions),
+            enabled=stored.enabled if enabled is None else enabled,
+        )
         stored.save(update_fields=[*values, "region_quorum", "updated_at"])
         if {r.pk for r in regions} != before["regions"]:
             stored.regions.set(regions)
@@ -396,17 +403,19 @@ def _tick_from(item: TickResult, *, region: Region, scheduled_at: datetime) -> T
     )
 
 
-def _tick_unstorable(tick: Tick) -> Tick:
-    """The DOWN tick that stands in for a result the database refused."""
-    return Tick(
-        monitor_id=tick.monitor_id,
-        region=tick.region,
-        scheduled_at=tick.scheduled_at,
-        checked_at=tick.checked_at,
+def result_unstorable() -> CheckResult:
+    """What stands in for a check result that could not be stored."""
+    return CheckResult(
         status=TickStatus.DOWN,
         error="internal",
         message="The check's result could not be stored.",
     )
+
+
+def _tick_unstorable(tick: Tick) -> Tick:
+    """The DOWN tick that stands in for a row the database refused."""
+    stand_in = TickResult(tick.monitor_id, tick.checked_at, result_unstorable())
+    return _tick_from(stand_in, region=tick.region, scheduled_at=tick.scheduled_at)
 
 
 def ticks_store(
