@@ -30,9 +30,36 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ("read_only",)
     search_fields = ("name", "prefix", "user__username")
     list_select_related = ("user", "project")
-    raw_id_fields = ("user", "project")
-    readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")
+    # Whose key it is, what it reaches and whether it is revoked are never
+    # edited: a revoked key brought back, or one moved to another account,
+    # would act for someone who never made it. Revoke with the action.
+    fields = (
+        "name",
+        "prefix",
+        "user",
+        "project",
+        "read_only",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    readonly_fields = (
+        "prefix",
+        "user",
+        "project",
+        "read_only",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     actions = (revoke_keys,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
+        # Staff who are not superusers see their own keys only.
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # The key is shown only to the person who creates it, on the dashboard.

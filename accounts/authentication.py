@@ -9,6 +9,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from monitors.projects import project_role
+from uptime.throttling import wrong_credentials_counted
+
 from .models import ApiKey
 from .services import KEY_PREFIX, api_key_authenticate
 
@@ -32,6 +35,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         )
         if not ours:
             return None
+        with wrong_credentials_counted(request):
+            return self._check(parts)
+
+    @staticmethod
+    def _check(parts: list[bytes]) -> tuple[Any, ApiKey]:
         if len(parts) != 2:
             raise AuthenticationFailed("Give the key as: Authorization: Bearer <key>")
         try:
@@ -44,8 +52,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not key.user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         if (
-            key.project is not None
-            and not key.project.members.filter(pk=key.user_id).exists()
+            key.project_id is not None
+            and project_role(user=key.user, project=key.project_id) is None
         ):
             # Removed from the project since the key was made.
             raise AuthenticationFailed("This key's project is no longer yours.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,6 +10,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from monitors.models import Project
+from monitors.projects import project_role
+from uptime.tokens import token_hash, token_new
 
 from .models import ApiKey
 
@@ -24,12 +24,6 @@ _VISIBLE = len(KEY_PREFIX) + 6
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
-def api_key_hash(raw: str) -> str:
-    # A plain hash is enough: the key is 256 random bits, nothing to brute-force,
-    # and a slow hash would cost every API request.
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def api_key_create(
     *,
     user: AbstractBaseUser,
@@ -38,16 +32,16 @@ def api_key_create(
     read_only: bool = True,
 ) -> tuple[ApiKey, str]:
     """A new key and its only readable copy (the caller shows it once)."""
-    if project is not None and not project.members.filter(pk=user.pk).exists():
+    if project is not None and project_role(user=user, project=project) is None:
         raise PermissionDenied("Not a member of this project.")
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    raw = token_new(KEY_PREFIX)
     key = ApiKey.objects.create(
         user=user,
         name=name,
         project=project,
         read_only=read_only,
         prefix=raw[:_VISIBLE],
-        key_hash=api_key_hash(raw),
+        key_hash=token_hash(raw),
     )
     return key, raw
 
@@ -58,7 +52,7 @@ def api_key_authenticate(*, raw: str) -> ApiKey | None:
         return None
     key = (
         ApiKey.objects.select_related("user", "project")
-        .filter(key_hash=api_key_hash(raw), revoked_at__isnull=True)
+        .filter(key_hash=token_hash(raw), revoked_at__isnull=True)
         .first()
     )
     if key is None:

@@ -3,11 +3,14 @@ their errors on the form."""
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from monitors.models import Role
@@ -40,6 +43,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # a new webhook's secret is shown once
 @login_required
 def channel_add(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
@@ -77,7 +81,7 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     # the page still shows the stored channel when the form has errors.
     form = ChannelForm(
         request.POST or None,
-        instance=_own_channel(request, pk),
+        instance=copy.copy(channel),
         project=channel.project,
     )
     if request.method == "POST" and form.is_valid():

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from . import members
 from .checks import option_names, shown_names
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
 from .models import (
@@ -143,6 +144,9 @@ class MembershipInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("user")
+
 
 @admin.register(Project)
 class ProjectAdmin(ProjectScopedAdmin):
@@ -169,6 +173,14 @@ class ProjectAdmin(ProjectScopedAdmin):
         # Staff create projects in the dashboard, where they become owner.
         return request.user.is_superuser and super().has_add_permission(request)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not members.project_deletable(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset.filter(personal=False))
+
     def save_model(self, request, obj: Project, form, change: bool) -> None:  # type: ignore[no-untyped-def]
         super().save_model(request, obj, form, change)
         if not change:
@@ -181,11 +193,7 @@ class ProjectAdmin(ProjectScopedAdmin):
 def revoke_invitations(
     modeladmin: InvitationAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
-    from django.utils import timezone
-
-    modeladmin.writable(request, qs).filter(
-        accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    members.invitations_revoke(invitations=modeladmin.writable(request, qs))
 
 
 @admin.register(Invitation)

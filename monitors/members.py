@@ -8,9 +8,7 @@ ValidationError with a message for the user.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -22,24 +20,19 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from uptime.tokens import token_hash, token_new
+
 from .models import Invitation, Membership, Project, Role
 from .projects import project_require, role_can_manage
 
 log = logging.getLogger(__name__)
 
 
-def invitation_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _invitee_user(value: str) -> Any:
-    """The account a username or email names, if exactly one does."""
-    users = list(
-        get_user_model()
-        .objects.filter(Q(username__iexact=value) | Q(email__iexact=value))
-        .order_by("id")[:2]
-    )
-    return users[0] if len(users) == 1 else None
+    """The account a username names. Never matched by email: addresses are
+    not verified, so whoever signs up with one must not receive what was
+    meant for its owner; an email invitation works by its emailed link."""
+    return get_user_model().objects.filter(username__iexact=value).first()
 
 
 def invitation_create(
@@ -69,14 +62,14 @@ def invitation_create(
         raise ValidationError(
             {"invitee": "Already invited; revoke that invitation to send a new one."}
         )
-    token = secrets.token_urlsafe(32)
+    token = token_new()
     now = timezone.now()
     invitation = Invitation.objects.create(
         project=project,
         user=user,
         email=email,
         role=role,
-        token_hash=invitation_token_hash(token),
+        token_hash=token_hash(token),
         created_by=created_by,
         created_at=now,
         expires_at=now + timedelta(days=settings.UPTIME_INVITE_MAX_AGE_DAYS),
@@ -109,26 +102,14 @@ def invitation_send(*, invitation: Invitation, link: str) -> None:
 
 
 def invitations_pending(*, project: Project) -> QuerySet[Invitation]:
-    return Invitation.objects.filter(
-        project=project,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    )
+    return Invitation.objects.pending().filter(project=project)
 
 
 def invitations_pending_for(*, user: Any) -> QuerySet[Invitation]:
-    """Open invitations addressed to the user's account or email address."""
-    addressed = Q(user=user)
-    if user.email:
-        addressed |= Q(user__isnull=True, email__iexact=user.email)
+    """Open invitations addressed to the user's account (by username)."""
     return (
-        Invitation.objects.filter(
-            addressed,
-            accepted_at__isnull=True,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
+        Invitation.objects.pending()
+        .filter(user=user)
         .exclude(project__memberships__user=user)
         .select_related("project", "created_by")
     )
@@ -137,7 +118,7 @@ def invitations_pending_for(*, user: Any) -> QuerySet[Invitation]:
 def invitation_by_token(token: str) -> Invitation | None:
     return (
         Invitation.objects.select_related("project", "user")
-        .filter(token_hash=invitation_token_hash(token))
+        .filter(token_hash=token_hash(token))
         .first()
     )
 
@@ -146,8 +127,7 @@ def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
     """Join the project with the invitation's role; each invitation once.
 
     An invitation to an account can be accepted by that account only; one
-    to an email address by whoever holds its link (it was sent there), or
-    from the dashboard by the account with that address.
+    to an email address by whoever holds its link (it was sent there).
     """
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -166,16 +146,16 @@ def invitation_accept(*, invitation: Invitation, user: Any) -> Membership:
 
 def invitation_revoke(*, invitation: Invitation, actor: Any) -> None:
     """Withdraw an invitation (admins), or decline one's own (the invitee)."""
-    own = invitation.user_id == actor.pk or (
-        invitation.user_id is None
-        and actor.email
-        and invitation.email.lower() == actor.email.lower()
-    )
-    if not own:
+    if invitation.user_id != actor.pk:
         project_require(user=actor, project=invitation.project_id, min_role=Role.ADMIN)
-    Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    invitations_revoke(invitations=Invitation.objects.filter(pk=invitation.pk))
+
+
+def invitations_revoke(*, invitations: QuerySet[Invitation]) -> int:
+    """Revoke those still open; the caller has checked who may."""
+    return invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 def _owners(project_id: int) -> QuerySet[Membership]:
@@ -271,6 +251,12 @@ def project_delete(*, project: Project, actor: Any) -> None:
     A personal project is not deleted: it would be made again at once.
     """
     project_require(user=actor, project=project, min_role=Role.OWNER)
-    if project.personal:
+    if not project_deletable(project):
         raise ValidationError("A personal project cannot be deleted.")
     project.delete()
+
+
+def project_deletable(project: Project) -> bool:
+    """A personal project goes only with its user: it is where their
+    monitors land by default, and would be made again at once."""
+    return not project.personal

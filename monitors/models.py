@@ -98,6 +98,16 @@ class Membership(models.Model):
         return f"{self.user_id} in {self.project_id} ({self.role})"
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Neither accepted nor revoked, and not expired (as is_pending)."""
+        return self.filter(
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+
+
 class Invitation(models.Model):
     """An offer to join a project; nobody becomes a member until they accept.
 
@@ -138,6 +148,8 @@ class Invitation(models.Model):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         ordering = ("-created_at", "-id")
         constraints = [
@@ -156,12 +168,11 @@ class Invitation(models.Model):
             return self.user.get_username()
         return self.email
 
-    def is_pending(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
+    def is_pending(self) -> bool:
         return (
             self.accepted_at is None
             and self.revoked_at is None
-            and self.expires_at > now
+            and self.expires_at > timezone.now()
         )
 
 

@@ -13,7 +13,8 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -185,27 +186,35 @@ limit_password_resets = limit_posts(PASSWORD_RESET, fields=("email",))
 # --- API ---------------------------------------------------------------------------
 
 
-class ThrottledTokenAuthentication(TokenAuthentication):
-    """Wrong tokens count per client address. Past ``UPTIME_THROTTLE_API_AUTH``
-    every token from that address is answered 429 until the window ends, so
-    keys cannot be guessed at the API's speed.
+@contextmanager
+def wrong_credentials_counted(request: Request) -> Iterator[None]:
+    """Wrong API credentials count per client address. Past
+    ``UPTIME_THROTTLE_API_AUTH`` every attempt from that address is answered
+    429 until the window ends, so keys cannot be guessed at the API's speed.
 
-    Here rather than in a DRF throttle: DRF authenticates before it
-    throttles, so a wrong token would end as a 401 before any throttle ran.
+    Wrapped around each authentication class's check rather than run as a
+    DRF throttle: DRF authenticates before it throttles, so a wrong
+    credential would end as a 401 before any throttle ran.
     """
+    ident = f"ip:{client_address(request)}"
+    if API_AUTH.exceeded(ident):
+        raise Throttled(wait=API_AUTH.retry_after())
+    try:
+        yield
+    except AuthenticationFailed:
+        API_AUTH.hit(ident)
+        raise
+
+
+class ThrottledTokenAuthentication(TokenAuthentication):
+    """DRF's tokens, wrong ones counted (see wrong_credentials_counted)."""
 
     def authenticate(self, request: Request) -> Any:
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
-        ident = f"ip:{client_address(request)}"
-        if API_AUTH.exceeded(ident):
-            raise Throttled(wait=API_AUTH.retry_after())
-        try:
+        with wrong_credentials_counted(request):
             return super().authenticate(request)
-        except AuthenticationFailed:
-            API_AUTH.hit(ident)
-            raise
 
 
 class ApiUserThrottle(BaseThrottle):

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from uptime.pages import SESSION_PROJECT, page_projects, render_page
@@ -113,6 +114,7 @@ def project_settings(request: HttpRequest) -> HttpResponse:
     return _settings_page(request, form=form, status=400)
 
 
+@never_cache  # the page shows the invitation link once
 @login_required
 @require_POST
 def invitation_create(request: HttpRequest) -> HttpResponse:

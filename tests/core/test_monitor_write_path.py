@@ -440,13 +440,17 @@ def test_it_refuses_moving_a_monitor_to_a_project_the_user_is_not_in(
     assert Monitor.objects.get(pk=shop.pk).project_id == shop.project_id
 
 
-def test_it_lets_a_teammate_and_staff_with_the_permission_write(
+def test_it_lets_a_teammate_and_a_superuser_write_but_not_other_staff(
     teammate: User, outsider: User, shop: Monitor
 ) -> None:
     services.monitor_update(user=teammate, monitor=shop, fields={"name": "By Bob"})
+    # A model permission is no role in the project: staff act by their roles.
     outsider.user_permissions.add(Permission.objects.get(codename="change_monitor"))
     staff = User.objects.get(pk=outsider.pk)  # a fresh permission cache
-    services.monitor_pause(user=staff, monitor=shop)
+    with pytest.raises(PermissionDenied):
+        services.monitor_pause(user=staff, monitor=shop)
+    root = User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
+    services.monitor_pause(user=root, monitor=shop)
     shop.refresh_from_db()
     assert (shop.name, shop.status) == ("By Bob", MonitorStatus.PAUSED)
 

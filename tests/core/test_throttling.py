@@ -27,7 +27,7 @@ def login(client: Client, username: str, password: str, **extra: str):  # type: 
 def test_it_locks_the_login_after_too_many_failures_from_one_address(
     owner: User, settings
 ) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "3/min"
+    settings.UPTIME_THROTTLE_LOGIN = "3/day"
     client = Client()
     for _ in range(3):
         assert login(client, "alice", "wrong").status_code == 200
@@ -43,7 +43,7 @@ def test_it_locks_the_login_after_too_many_failures_from_one_address(
 def test_it_counts_failures_per_user_name_across_addresses(
     owner: User, outsider: User, settings
 ) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "3/min"
+    settings.UPTIME_THROTTLE_LOGIN = "3/day"
     client = Client()
     for i in range(3):
         login(client, "ALICE", "wrong", REMOTE_ADDR=f"203.0.113.{i}")
@@ -57,7 +57,7 @@ def test_it_counts_failures_per_user_name_across_addresses(
 
 
 def test_it_does_not_count_successful_logins(owner: User, settings) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "2/min"
+    settings.UPTIME_THROTTLE_LOGIN = "2/day"
     for _ in range(4):
         assert login(Client(), "alice", "pw-alice-123!").status_code == 302
 
@@ -65,7 +65,7 @@ def test_it_does_not_count_successful_logins(owner: User, settings) -> None:
 def test_it_ignores_a_client_written_x_forwarded_for_by_default(
     owner: User, settings
 ) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "2/min"
+    settings.UPTIME_THROTTLE_LOGIN = "2/day"
     client = Client()
     for i in range(2):
         login(client, f"nobody{i}", "x", HTTP_X_FORWARDED_FOR=f"192.0.2.{i}")
@@ -76,7 +76,7 @@ def test_it_ignores_a_client_written_x_forwarded_for_by_default(
 def test_behind_a_proxy_it_tells_clients_apart_by_x_forwarded_for(
     owner: User, settings
 ) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "2/min"
+    settings.UPTIME_THROTTLE_LOGIN = "2/day"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client = Client()
     for i in range(2):
@@ -91,7 +91,7 @@ def test_behind_a_proxy_it_tells_clients_apart_by_x_forwarded_for(
 
 
 def test_an_ipv6_client_is_counted_by_its_64(owner: User, settings) -> None:
-    settings.UPTIME_THROTTLE_LOGIN = "2/min"
+    settings.UPTIME_THROTTLE_LOGIN = "2/day"
     client = Client()
     login(client, "nobody1", "x", REMOTE_ADDR="2001:db8:1:2::1")
     login(client, "nobody2", "x", REMOTE_ADDR="2001:db8:1:2::ffff")
@@ -106,7 +106,7 @@ def test_an_ipv6_client_is_counted_by_its_64(owner: User, settings) -> None:
 
 def test_the_admin_login_is_limited_too(db, settings) -> None:  # type: ignore[no-untyped-def]
     User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
-    settings.UPTIME_THROTTLE_LOGIN = "2/min"
+    settings.UPTIME_THROTTLE_LOGIN = "2/day"
     client = Client()
     url = reverse("admin:login")
     for _ in range(2):
@@ -122,7 +122,7 @@ def test_the_admin_login_is_limited_too(db, settings) -> None:  # type: ignore[n
 
 
 def test_it_limits_sign_ups_per_address(regions, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.UPTIME_THROTTLE_SIGNUP = "2/hour"
+    settings.UPTIME_THROTTLE_SIGNUP = "2/day"
     for i in range(3):
         client = Client()
         response = client.post(
@@ -139,7 +139,7 @@ def test_it_limits_sign_ups_per_address(regions, settings) -> None:  # type: ign
 
 
 def test_it_limits_password_reset_emails(owner: User, settings) -> None:
-    settings.UPTIME_THROTTLE_PASSWORD_RESET = "2/hour"
+    settings.UPTIME_THROTTLE_PASSWORD_RESET = "2/day"
     codes = [
         Client()
         .post(
@@ -159,7 +159,7 @@ def test_it_limits_password_reset_emails(owner: User, settings) -> None:
 
 
 def test_wrong_api_tokens_lock_the_address_out(owner: User, settings) -> None:
-    settings.UPTIME_THROTTLE_API_AUTH = "3/min"
+    settings.UPTIME_THROTTLE_API_AUTH = "3/day"
     token = Token.objects.create(user=owner)
     client = APIClient()
     for i in range(3):
@@ -175,8 +175,20 @@ def test_wrong_api_tokens_lock_the_address_out(owner: User, settings) -> None:
     assert client.get("/api/monitors/", REMOTE_ADDR="203.0.113.5").status_code == 200
 
 
+def test_wrong_api_keys_count_against_the_same_limit(owner: User, settings) -> None:
+    settings.UPTIME_THROTTLE_API_AUTH = "3/day"
+    client = APIClient()
+    # Bearer keys and our prefixed Token keys, one counter per address.
+    for header in ("Bearer guess0", "Bearer guess1", "Token upk_guess2"):
+        client.credentials(HTTP_AUTHORIZATION=header)
+        assert client.get("/api/monitors/").status_code == 401
+    token = Token.objects.create(user=owner)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/monitors/").status_code == 429
+
+
 def test_api_requests_are_limited_per_user(api: APIClient, settings) -> None:
-    settings.UPTIME_THROTTLE_API_USER = "3/min"
+    settings.UPTIME_THROTTLE_API_USER = "3/day"
     codes = [api.get("/api/regions/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
 
@@ -239,7 +251,7 @@ def test_without_redis_the_limits_are_skipped_not_the_logins(
             "KEY_PREFIX": "uptime-test",
         }
     }
-    settings.UPTIME_THROTTLE_LOGIN = "1/min"
+    settings.UPTIME_THROTTLE_LOGIN = "1/day"
     client = Client()
     assert login(client, "alice", "wrong").status_code == 200
     assert login(client, "alice", "pw-alice-123!").status_code == 302

@@ -154,7 +154,7 @@ def test_the_invitee_accepts_or_declines_on_their_dashboard(
 
 
 def test_a_declined_invitation_cannot_be_used(owner_client, outsider, project) -> None:
-    link = _invite(owner_client, "mallory@example.com")
+    link = _invite(owner_client, "mallory")
     invitation = Invitation.objects.get()
     invitee = client_for(outsider)
     invitee.post(reverse("dashboard:invitation_decline", args=[invitation.pk]))
@@ -341,3 +341,19 @@ def test_an_admin_manages_channels_and_project_settings(project, make_member) ->
     assert response.status_code == 302
     project.refresh_from_db()
     assert project.name == "Renamed" and project.status_page_enabled
+
+
+def test_signing_up_with_an_invited_address_does_not_hand_over_the_invitation(
+    owner_client, project
+) -> None:
+    # Addresses are not verified: an email invitation works by its link only.
+    _invite(owner_client, "victim@corp.example", role="admin")
+    squatter = User.objects.create_user(
+        "squatter", "victim@corp.example", "pw-squat-12345!"
+    )
+    client = client_for(squatter)
+    assert client.get(reverse("dashboard:overview")).context["invitation_count"] == 0
+    invitation = Invitation.objects.get()
+    accept = reverse("dashboard:invitation_accept", args=[invitation.pk])
+    assert client.post(accept).status_code == 404
+    assert not project.members.filter(pk=squatter.pk).exists()
