@@ -470,4 +470,4 @@ def test_a_receiver_answer_with_nul_and_bad_utf8_is_stored_escaped(
     hook.refresh_from_db()
     assert n.status == "failed"
     assert "\x00" not in n.last_error and "410" in n.last_error
-    assert "\x00" not in hook.last_error
+    assert "\x00" not in hook.last_error and "410" in hook.last_error

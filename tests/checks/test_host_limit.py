@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
@@ -20,12 +19,18 @@ def test_it_caps_checks_in_flight_to_one_host_and_still_checks_all(
     settings.UPTIME_MAX_CHECKS_PER_HOST = 4
     lock = threading.Lock()
     in_flight = {"now": 0, "most": 0}
+    # Each request is held until four are in flight at once, so the count
+    # does not depend on how fast this machine is; with a lower cap they
+    # would wait in vain and "most" would stay below four.
+    full = threading.Event()
 
     def slow(h: BaseHTTPRequestHandler) -> None:
         with lock:
             in_flight["now"] += 1
             in_flight["most"] = max(in_flight["most"], in_flight["now"])
-        time.sleep(0.2)
+            if in_flight["now"] >= 4:
+                full.set()
+        full.wait(3)
         with lock:
             in_flight["now"] -= 1
         h.send_response(200)

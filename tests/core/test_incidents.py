@@ -307,7 +307,9 @@ def test_deleting_a_monitor_while_its_ticks_are_stored_never_fails(
         # The delete is queued behind the store's lock on the monitor row, not
         # merely started: PostgreSQL shows its lock request ungranted and the
         # store as the backend blocking it.
-        waits = wait_for(lambda: _lock_waits(pids["delete"]), timeout=10)
+        waits = wait_for(
+            lambda: "delete" in pids and _lock_waits(pids["delete"]), timeout=10
+        )
         assert any(pids["store"] in blockers for _, blockers in waits), waits
         assert Monitor.objects.filter(pk=monitor.pk).exists()
     finally:
