@@ -6,8 +6,9 @@ from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.models import AbstractBaseUser
 
-from monitors.dashboard.forms import DescribedErrorsMixin
 from monitors.models import Project
+from monitors.projects import projects_for
+from uptime.forms import DescribedErrorsMixin
 
 _ACCESS = (("read", "Read only"), ("write", "Read and write"))
 
@@ -31,9 +32,7 @@ class ApiKeyForm(DescribedErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.filter(members=user).order_by(
-            "name", "id"
-        )
+        self.fields["project"].queryset = projects_for(user=user).order_by("name", "id")
 
     def key_settings(self) -> dict[str, Any]:
         """The cleaned values as api_key_create() takes them."""

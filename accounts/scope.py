@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework import serializers
 
 from monitors.models import Project, Role
 from monitors.projects import projects_for
@@ -36,3 +37,18 @@ def api_default_project(request: HttpRequest) -> Project:
     if key is not None and key.project is not None:
         return key.project
     return default_project_for(request.user)
+
+
+def api_create_project(request: HttpRequest, *, min_role: str, noun: str) -> Project:
+    """The project of a create that names none: the default, but only when
+    the caller can create ``noun`` in one project alone (a 400 naming the
+    field otherwise), so a project someone else invited them to is never
+    picked for them."""
+    if api_projects(request, min_role=min_role).count() > 1:
+        raise serializers.ValidationError(
+            {
+                "project": f"This field is required: you can add {noun} to more "
+                "than one project."
+            }
+        )
+    return api_default_project(request)

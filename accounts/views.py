@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from monitors.dashboard.views import render_page
+from uptime.pages import render_page
 
 from .forms import ApiKeyForm, PasswordChangeWithKeysForm
 from .models import ApiKey

@@ -219,10 +219,16 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        worker.terminate()
-        target.terminate()
-        worker.wait(10)
-        target.wait(10)
+        # An overloaded worker may still be draining its queue: give it a
+        # moment, then stop it hard, so the benchmark always ends.
+        for process in (worker, target):
+            process.terminate()
+        for process in (worker, target):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ member  monitors (create, edit, pause, delete) and incidents
 viewer  read-only
 
 Every role includes the ones below it. Reads need any role; views scope their
-querysets to ``projects_for(user=...)`` so an outsider gets a 404, and call
-``project_require`` before a write so a member without the role gets a 403.
+querysets to ``projects_for(user=...)`` so an outsider gets a 404. Writes
+call ``project_require`` (the monitor services and the membership services
+do), so a member without the role gets a 403.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from django.db.models import QuerySet
 
 from .models import Membership, Project, Role
 
-ROLE_ORDER: tuple[str, ...] = (Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER)
+# Role is declared from the least to the most it may do.
+ROLE_ORDER: tuple[str, ...] = tuple(Role)
 
 
 def role_at_least(role: str | None, min_role: str) -> bool:

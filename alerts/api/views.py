@@ -13,10 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import ApiKeyAccess
-from accounts.scope import api_default_project, api_projects
+from accounts.scope import api_create_project, api_projects
 from monitors.api.permissions import ProjectRolePermission
 from monitors.models import Project, Role
 from monitors.projects import project_require
+from uptime.pagination import whole_number
 
 from ..models import Channel, Notification
 from ..services import (
@@ -55,23 +56,13 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def project_of(self, channel: Channel) -> Project:
         return channel.project
 
-    def _default_project(self, request: Request) -> Project:
-        """A default only when there is no choice: the API key's project or
-        the personal one, never a project someone else invited them to."""
-        if api_projects(request, min_role=Role.ADMIN).count() > 1:
-            raise serializers.ValidationError(
-                {
-                    "project": "This field is required: you can add "
-                    "channels to more than one project."
-                }
-            )
-        return api_default_project(request)
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or self._default_project(request)
+        project = data.pop("project", None) or api_create_project(
+            request, min_role=Role.ADMIN, noun="channels"
+        )
         project_require(user=request.user, project=project, min_role=Role.ADMIN)
         with _service_errors():
             channel = channel_create(project=project, **data)
@@ -99,16 +90,6 @@ class ChannelViewSet(viewsets.ModelViewSet):
         return Response(NotificationSerializer(notification).data)
 
 
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise serializers.ValidationError({name: "Must be an integer id."}) from None
-
-
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The delivery log."""
 
@@ -118,10 +99,10 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         qs = Notification.objects.filter(
             channel__project__in=api_projects(self.request)
         )
-        incident = _int_param(self.request, "incident")
+        incident = whole_number(self.request, "incident")
         if incident is not None:
             qs = qs.filter(incident_id=incident)
-        channel = _int_param(self.request, "channel")
+        channel = whole_number(self.request, "channel")
         if channel is not None:
             qs = qs.filter(channel_id=channel)
         return qs.order_by("-created_at", "-id")

@@ -15,27 +15,23 @@ from .channels import (
     channel_delete,
     channel_send_test,
     channel_update,
-    channel_validate,
     monitor_link_default_channels,
 )
 from .delivery import (
-    MAX_COUNTDOWN_SECONDS,
     backoff_seconds,
     notification_deliver,
     notification_retry,
     notifications_sweep,
 )
 from .outbox import (
-    enqueue_deliveries,
     notifications_for_certificate,
     notifications_for_degraded,
     notifications_for_incident,
     notifications_remind,
 )
-from .payloads import incident_data, incident_payload, monitor_data
+from .payloads import incident_payload
 
 __all__ = [
-    "MAX_COUNTDOWN_SECONDS",
     "REMINDER_MINUTES_MAX",
     "backoff_seconds",
     "channel_clean",
@@ -43,11 +39,7 @@ __all__ = [
     "channel_delete",
     "channel_send_test",
     "channel_update",
-    "channel_validate",
-    "enqueue_deliveries",
-    "incident_data",
     "incident_payload",
-    "monitor_data",
     "monitor_link_default_channels",
     "notification_deliver",
     "notification_retry",

@@ -123,18 +123,21 @@ def _keep_unchanged(channel: Channel, changes: dict[str, Any]) -> None:
         changes.pop("target", None)
 
 
-def _settings_errors(merged: Mapping[str, Any], project: Project) -> Errors:
+def _settings_errors(
+    merged: Mapping[str, Any], project: Project, *, check_target: bool
+) -> Errors:
     errors: Errors = {}
     if not (merged["name"] or "").strip():
         errors["name"] = ["This field is required."]
-    try:
-        channel_validate(
-            kind=merged["kind"],
-            target=merged["target"],
-            secret=merged["secret"] or None,
-        )
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    if check_target:
+        try:
+            channel_validate(
+                kind=merged["kind"],
+                target=merged["target"],
+                secret=merged["secret"] or None,
+            )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     minutes = merged["reminder_minutes"]
     if minutes is not None and not 1 <= minutes <= REMINDER_MINUTES_MAX:
         errors["reminder_minutes"] = [
@@ -186,7 +189,12 @@ def _clean(
         channel=stored, project=values.get("project"), values=changes
     )
     merged = {**_stored(stored), **changes}
-    for field, messages in _settings_errors(merged, project).items():
+    # The target is checked (a DNS lookup for a URL) when it is new or
+    # changes, not on every edit of a name or a reminder.
+    check_target = stored is None or bool({"target", "secret"} & changes.keys())
+    for field, messages in _settings_errors(
+        merged, project, check_target=check_target
+    ).items():
         errors.setdefault(field, messages)
     if errors:
         raise ValidationError(errors)

@@ -50,9 +50,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 
 def _note_channel_error(channel_id: int, message: str, now: datetime) -> None:
-    Channel.objects.filter(pk=channel_id).update(
-        last_error=sanitize.clean_text(message, limit=500), last_error_at=now
-    )
+    Channel.objects.filter(pk=channel_id).update(last_error=message, last_error_at=now)
 
 
 def _earlier_pending(notification: Notification) -> datetime | None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.urls import NoReverseMatch
 
 from monitors.models import Incident, Monitor, Tick
 
@@ -28,25 +27,17 @@ def _absolute(path: str) -> str:
 
 
 def monitor_data(monitor: Monitor) -> dict[str, Any]:
-    try:
-        link = _absolute(monitor.get_absolute_url())
-    except NoReverseMatch:
-        link = ""
     return {
         "id": monitor.pk,
         "name": monitor.name,
         "url": monitor.url,
         "project": monitor.project_id,
-        "link": link,
+        "link": _absolute(monitor.get_absolute_url()),
     }
 
 
 def incident_data(incident: Incident) -> dict[str, Any]:
     details = incident.details or {}
-    try:
-        link = _absolute(incident.get_absolute_url())
-    except NoReverseMatch:
-        link = ""
     return {
         "id": incident.pk,
         "status": incident.status,
@@ -57,7 +48,7 @@ def incident_data(incident: Incident) -> dict[str, Any]:
         "error": details.get("error", ""),
         "status_code": details.get("status_code"),
         "regions": sorted((details.get("regions") or {}).keys()),
-        "url": link,
+        "url": _absolute(incident.get_absolute_url()),
         # The failing tick's bounded evidence (resolved IP, timings, status,
         # headers, first 4 KB of the body, certificate), as the check saw it.
         "evidence": details.get("evidence"),

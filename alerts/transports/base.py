@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from django.conf import settings
 
-from uptime import failures
+from uptime import failures, outbound
 
 if TYPE_CHECKING:
     from ..models import Channel, Notification
@@ -141,3 +143,51 @@ def request_failed(exc: BaseException, *, receiver: str) -> TransportError:
         blocked = failures.blocked_cause(exc)
         return TransportError(str(blocked or exc), permanent=True)
     return TransportError(f"{receiver} unreachable: {type(exc).__name__} {exc}"[:300])
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    receiver: str,
+    ok: Callable[[int], bool] = lambda status: 200 <= status < 300,
+    redirect_hint: str = "use the final URL",
+) -> None:
+    """POST through the guarded outbound helper (no redirects, a capped
+    answer) and turn anything but an ``ok`` answer into a TransportError:
+    429, 5xx and the like are transient (with Retry-After), a redirect and
+    the other 4xx permanent."""
+    try:
+        resp = outbound.post(
+            url,
+            body,
+            headers,
+            timeout=send_timeout(),
+            allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
+            user_agent=settings.UPTIME_USER_AGENT,
+        )
+    except (
+        TimeoutError,
+        aiohttp.ClientError,
+        OSError,  # the guard's BlockedAddress among them
+        outbound.InvalidTarget,
+    ) as exc:
+        raise request_failed(exc, receiver=receiver) from None
+    status = resp.status
+    if ok(status):
+        return
+    if 300 <= status < 400:
+        location = resp.headers.get("Location", "")
+        raise TransportError(
+            f"{receiver} redirected to {location[:200]}; redirects are not "
+            f"followed, {redirect_hint}",
+            permanent=True,
+        )
+    snippet = resp.body[:200].decode("utf-8", "replace")
+    detail = f"{receiver} answered {status} {snippet}".strip()
+    if failures.status_is_transient(status):
+        raise TransportError(
+            detail, retry_after=failures.retry_after_seconds(resp.headers)
+        )
+    raise TransportError(detail, permanent=True)

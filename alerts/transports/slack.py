@@ -14,19 +14,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from django.conf import settings
-
-from uptime import failures, outbound
-
-from .base import (
-    Message,
-    Transport,
-    TransportError,
-    message_for,
-    request_failed,
-    send_timeout,
-)
+from .base import Message, Transport, message_for, post
 
 if TYPE_CHECKING:
     from ..models import Notification
@@ -86,49 +74,11 @@ def body_for(msg: Message) -> bytes:
 class SlackTransport(Transport):
     def notify(self, notification: Notification) -> None:
         msg = message_for(notification)
-        url = self.channel.target
-        try:
-            host, _port = outbound.validate_url(url)
-            # Numeric hosts are refused here with a clear message; names are
-            # checked by the guarded session at connect time.
-            outbound.check_destination(
-                host,
-                allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
-                resolve=False,
-            )
-            resp = outbound.post(
-                url,
-                body_for(msg),
-                {"Content-Type": "application/json"},
-                timeout=send_timeout(),
-                allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
-                user_agent=settings.UPTIME_USER_AGENT,
-            )
-        except (
-            TimeoutError,
-            aiohttp.ClientError,
-            OSError,  # the guard's BlockedAddress among them
-            outbound.InvalidTarget,
-        ) as exc:
-            raise request_failed(exc, receiver="Slack") from None
-        raise_for_answer(resp)
-
-
-def raise_for_answer(resp: outbound.Response) -> None:
-    status = resp.status
-    if status == 200:
-        return
-    if 300 <= status < 400:
-        location = resp.headers.get("Location", "")
-        raise TransportError(
-            f"Slack redirected to {location[:200]}; redirects are not followed, "
-            "use the webhook URL Slack gave you",
-            permanent=True,
+        post(
+            self.channel.target,
+            body_for(msg),
+            {"Content-Type": "application/json"},
+            receiver="Slack",
+            ok=lambda status: status == 200,
+            redirect_hint="use the webhook URL Slack gave you",
         )
-    detail = f"Slack answered {status} {resp.body[:200].decode('utf-8', 'replace')}"
-    detail = detail.strip()
-    if failures.status_is_transient(status):
-        raise TransportError(
-            detail, retry_after=failures.retry_after_seconds(resp.headers)
-        )
-    raise TransportError(detail, permanent=True)

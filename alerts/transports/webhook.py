@@ -9,13 +9,9 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import aiohttp
-from django.conf import settings
 from standardwebhooks.webhooks import Webhook
 
-from uptime import failures, outbound
-
-from .base import Transport, TransportError, request_failed, send_timeout
+from .base import Transport, post
 
 if TYPE_CHECKING:
     from ..models import Notification
@@ -44,36 +40,4 @@ class WebhookTransport(Transport):
         headers = sign_headers(
             secret=self.channel.secret, msg_id=notification.webhook_id, body=body
         )
-        try:
-            resp = outbound.post(
-                self.channel.target,
-                body,
-                headers,
-                timeout=send_timeout(),
-                allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS,
-                user_agent=settings.UPTIME_USER_AGENT,
-            )
-        except (
-            TimeoutError,
-            aiohttp.ClientError,
-            OSError,  # the guard's BlockedAddress among them
-            outbound.InvalidTarget,
-        ) as exc:
-            raise request_failed(exc, receiver="receiver") from None
-        status = resp.status
-        if 200 <= status < 300:
-            return
-        snippet = resp.body[:200].decode("utf-8", "replace")
-        detail = f"receiver answered {status} {snippet}".strip()
-        if 300 <= status < 400:
-            location = resp.headers.get("Location", "")
-            raise TransportError(
-                f"receiver redirected to {location[:200]}; redirects are not "
-                "followed, use the final URL",
-                permanent=True,
-            )
-        if failures.status_is_transient(status):
-            raise TransportError(
-                detail, retry_after=failures.retry_after_seconds(resp.headers)
-            )
-        raise TransportError(detail, permanent=True)
+        post(self.channel.target, body, headers, receiver="receiver")

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from accounts.scope import api_default_project, api_projects
+from accounts.scope import api_create_project, api_projects
 
 from ..checks import (
     check_fields,
@@ -200,36 +200,22 @@ class MonitorSerializer(serializers.ModelSerializer):
         attrs.update(cleaned)
 
     def _validate_project(self, attrs: dict[str, Any]) -> None:
-        """On create, the project is required once there is a choice.
-
-        Without a project a monitor goes to the API key's project, else the
-        caller's personal project,
-        and only when that is the one project they can add monitors to: a
-        project someone else invited them to is never picked for them.
-        """
+        """On create without a project: the API key's project, else the
+        caller's personal one, and only when there is no choice."""
         request = self.context.get("request")
         if self.instance is not None or attrs.get("project") or request is None:
             return
-        # An API key scoped to one project reaches only that one: no choice.
-        writable = api_projects(request, min_role=Role.MEMBER)
-        if writable.count() > 1:
-            raise serializers.ValidationError(
-                {
-                    "project": "This field is required: you can add monitors "
-                    "to more than one project."
-                }
-            )
-        attrs["project"] = api_default_project(request)
+        attrs["project"] = api_create_project(
+            request, min_role=Role.MEMBER, noun="monitors"
+        )
 
     def _validate_channels(self, attrs: dict[str, Any]) -> None:
         """Channels must belong to the monitor's own project."""
         if not attrs.get("channels"):
             return
         instance: Monitor | None = self.instance
+        # _validate_project has set the project of a create.
         project = attrs.get("project") or (instance.project if instance else None)
-        if project is None:
-            request = self.context.get("request")
-            project = api_default_project(request) if request is not None else None
         foreign = sorted(
             c.pk
             for c in attrs["channels"]

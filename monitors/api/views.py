@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import ApiKeyAccess
-from accounts.scope import api_default_project, api_projects
+from accounts.scope import api_projects
 from uptime.pagination import whole_number
 
 from ..models import Incident, Monitor, Project, Region, Role, Tick
@@ -117,7 +117,6 @@ class MonitorViewSet(viewsets.ModelViewSet):
             serializer.instance = monitor_create(
                 user=self.request.user,
                 fields=serializer.validated_data,
-                project=api_default_project(self.request),
             )
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None

@@ -38,10 +38,8 @@ from .fetching import (
     fetch,
 )
 from .guard import (
-    MAX_URL_LENGTH,
     BlockedAddress,
     InvalidTarget,
-    IPAddress,
     address_is_blocked,
     check_destination,
     host_ip,
@@ -49,29 +47,22 @@ from .guard import (
 )
 from .posting import post
 from .session import (
-    DEFAULT_USER_AGENT,
     MAX_HEADER_LINE,
     MAX_HEADERS,
-    GuardedResolver,
     guarded_session,
 )
-from .tracing import Progress, Timings
+from .tracing import Progress
 
 __all__ = [
     "BODY_HEAD_BYTES",
     "DEFAULT_MAX_BODY",
-    "DEFAULT_USER_AGENT",
     "MAX_HEADERS",
     "MAX_HEADER_LINE",
-    "MAX_URL_LENGTH",
     "BlockedAddress",
     "BodyTooLarge",
-    "GuardedResolver",
-    "IPAddress",
     "InvalidTarget",
     "Progress",
     "Response",
-    "Timings",
     "TooManyRedirects",
     "address_is_blocked",
     "certificate_summary",

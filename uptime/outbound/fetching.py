@@ -51,7 +51,6 @@ class _Hop:
     method: str
     data: bytes | None
     headers: Mapping[str, str] | None
-    auth: aiohttp.BasicAuth | None
 
 
 def _dialable(url: URL, *, allow_private: bool) -> URL:
@@ -89,7 +88,6 @@ def _redirect_hop(hop: _Hop, status: int, location: str) -> _Hop:
         method=method,
         data=data,
         headers=headers,
-        auth=hop.auth if target.host == hop.url.host else None,
     )
 
 
@@ -140,7 +138,6 @@ async def fetch(
     max_redirects: int = 5,
     max_body: int = DEFAULT_MAX_BODY,
     verify_tls: bool = True,
-    auth: aiohttp.BasicAuth | None = None,
     truncate_body: bool = True,
     ssl_context: ssl.SSLContext | None = None,
     progress: Progress | None = None,
@@ -161,7 +158,6 @@ async def fetch(
         method=method,
         data=data,
         headers=headers,
-        auth=auth,
     )
     redirects = 0
     while True:
@@ -174,7 +170,6 @@ async def fetch(
             data=hop.data,
             allow_redirects=False,
             ssl=ssl_option,
-            auth=hop.auth,
             trace_request_ctx=trace,
         ) as resp:
             trace.first_byte = time.monotonic()
