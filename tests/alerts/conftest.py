@@ -86,3 +86,11 @@ def open_incident(make_monitor, regions):  # type: ignore[no-untyped-def]
         return Incident.objects.get(monitor=monitor, status="open")
 
     return make
+
+
+@pytest.fixture
+def incident(make_monitor, open_incident):  # type: ignore[no-untyped-def]
+    """An open incident of a monitor checked from one region."""
+    monitor = make_monitor(name="Shop", url="https://shop.example", failure_threshold=1)
+    monitor.regions.set(monitor.regions.all()[:1])
+    return open_incident(monitor)

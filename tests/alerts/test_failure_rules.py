@@ -6,18 +6,10 @@ import pytest
 
 from alerts.services import channel_create
 from alerts.transports import TransportError
+from tests.alerts.helpers import notification_for, notify
 from tests.alerts.servers import Receiver, slack_reply
 
-from .test_transports import notification_for, notify
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident(make_monitor, open_incident):  # type: ignore[no-untyped-def]
-    monitor = make_monitor(name="Shop", url="https://shop.example", failure_threshold=1)
-    monitor.regions.set(monitor.regions.all()[:1])
-    return open_incident(monitor)
 
 
 @pytest.mark.parametrize("kind", ["slack", "webhook"])

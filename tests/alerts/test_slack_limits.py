@@ -11,10 +11,8 @@ import pytest
 
 from alerts.services import channel_create
 from alerts.transports import TransportError
+from tests.alerts.helpers import notification_for, notify
 from tests.alerts.servers import Receiver, slack_reply
-from tests.alerts.test_transports import incident, notification_for, notify
-
-__all__ = ["incident"]  # the fixture, shared with the transport tests
 
 pytestmark = pytest.mark.django_db
 

@@ -7,36 +7,13 @@ import json
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from alerts.models import Event, Notification
-from alerts.services import channel_create, incident_payload
-from alerts.transports import REGISTRY, TransportError
+from alerts.models import Event
+from alerts.services import channel_create
+from alerts.transports import TransportError
+from tests.alerts.helpers import notification_for, notify
 from tests.alerts.servers import Receiver, SMTPSink, slack_reply
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def incident(make_monitor, open_incident):  # type: ignore[no-untyped-def]
-    monitor = make_monitor(name="Shop", url="https://shop.example", failure_threshold=1)
-    monitor.regions.set(monitor.regions.all()[:1])
-    return open_incident(monitor)
-
-
-def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notification:  # type: ignore[no-untyped-def]
-    from django.utils import timezone
-
-    return Notification.objects.create(
-        channel=channel,
-        incident=incident,
-        monitor=incident.monitor,
-        event=event,
-        dedupe_key=f"t:{event}",
-        payload=incident_payload(incident=incident, event=event, now=timezone.now()),
-    )
-
-
-def notify(channel, notification) -> None:  # type: ignore[no-untyped-def]
-    REGISTRY[channel.kind](channel).notify(notification)
 
 
 # --- email ----------------------------------------------------------------

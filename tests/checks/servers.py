@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -34,17 +35,25 @@ def tls_target(
     return Target(host=host, ssl_context=tls_server_context(cert))
 
 
-def self_signed_target() -> Target:
-    """A certificate that is its own issuer: no CA anyone trusts."""
+def self_signed_context(
+    common_name: str, *, dns_name: str | None = None
+) -> ssl.SSLContext:
+    """A server context with a certificate that is its own issuer (no CA
+    anyone trusts), ``common_name`` in its subject and issuer."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed.test")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name),
+        ]
+    )
     now = datetime.now(UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -52,15 +61,14 @@ def self_signed_target() -> Target:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
-        )
-        .sign(key, hashes.SHA256())
     )
+    if dns_name:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False
+        )
+    cert = builder.sign(key, hashes.SHA256())
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False) as f:
+    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
         f.write(
             key.private_bytes(
@@ -69,9 +77,16 @@ def self_signed_target() -> Target:
                 serialization.NoEncryption(),
             )
         )
-        path = f.name
-    context.load_cert_chain(path)
-    return Target(ssl_context=context)
+        f.flush()
+        context.load_cert_chain(f.name)
+    return context
+
+
+def self_signed_target() -> Target:
+    """A certificate that is its own issuer: no CA anyone trusts."""
+    return Target(
+        ssl_context=self_signed_context("self-signed.test", dns_name="localhost")
+    )
 
 
 class DnsServer:

@@ -3,42 +3,10 @@ write-only password, heartbeats in one region."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
-from django.test import Client
 
 from monitors.models import Monitor, Region
-
-
-def form_data(regions: list[Region], **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "Shop",
-        "kind": "http",
-        "url": "https://93.184.215.14/health",
-        "interval_seconds": 60,
-        "timeout_seconds": 5,
-        "regions": [r.pk for r in regions],
-        "failure_threshold": 3,
-        "recovery_threshold": 1,
-        "http_method": "GET",
-        "http_headers": "{}",
-        "accepted_status_codes": "200-399",
-        "follow_redirects": "on",
-        "max_redirects": 5,
-        "verify_tls": "on",
-        "keyword_mode": "present",
-        "dns_record_type": "A",
-        "heartbeat_grace_seconds": 60,
-    }
-    data.update(changes)
-    return data
-
-
-def logged_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+from tests.forms import form_data, logged_in
 
 
 def test_the_form_shows_each_option_error_next_to_its_field(

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from monitors.models import Monitor, Region
-from tests.checks.test_dashboard_form import form_data, logged_in
+from tests.forms import form_data, logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,7 @@ from monitors.checks import REGISTRY, CheckKind, CheckResult, CheckSpec
 from monitors.checks.base import CheckContext
 from monitors.dashboard.forms import MonitorForm
 from monitors.models import Monitor, Region, Tick
-
-from .test_dashboard_form import form_data, logged_in
+from tests.forms import form_data, logged_in
 
 # --- every registered kind ----------------------------------------------------
 

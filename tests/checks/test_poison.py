@@ -13,16 +13,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ssl
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -32,7 +27,7 @@ from monitors.models import Monitor, Project, Region, Tick
 from monitors.services import TickResult, ticks_record
 from tests.targets import Target, respond
 
-from .servers import DnsServer
+from .servers import DnsServer, self_signed_context
 
 BYTES = range(256)
 Reply = Callable[[int], bytes]
@@ -223,53 +218,17 @@ def test_a_hostile_dns_answer_never_costs_a_neighbour_its_tick(
     assert ticks[monitors[0xFF].pk].details["records"] == ["a\\xffz"]
 
 
-def _tls_context(common_name: str, directory: str) -> ssl.SSLContext:
-    """A self-signed certificate whose subject and issuer hold ``common_name``."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    with tempfile.NamedTemporaryFile("wb", suffix=".pem", dir=directory) as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        f.flush()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(f.name)
-    return context
-
-
 def test_a_hostile_certificate_subject_never_costs_a_neighbour_its_tick(
     allow_private: None,
     make_monitor,
     regions: list[Region],
     raw_server: RawServer,
     neighbour: Monitor,
-    tmp_path,  # type: ignore[no-untyped-def]
 ) -> None:
     monitors = []
     reply = _http(b"HTTP/1.1 500 Internal Server Error")
     for b in BYTES:
-        port = raw_server.serve(reply, _tls_context(f"a{chr(b)}z", str(tmp_path)))
+        port = raw_server.serve(reply, self_signed_context(f"a{chr(b)}z"))
         monitors.append(
             make_monitor(
                 name=f"cert-{b:02x}",

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from monitors.models import Monitor, Region
 from monitors.secrets import secrets_kept_on_url_change
-from tests.checks.test_dashboard_form import form_data
+from tests.forms import form_data
 
 SECRET = "sk_live_0123456789abcdef"
 

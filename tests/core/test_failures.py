@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
+from tests.targets import free_port
 from uptime import failures, outbound
 
 
@@ -14,12 +13,6 @@ def _post_error(url: str, *, allow_private: bool) -> BaseException:
     with pytest.raises(Exception) as caught:
         outbound.post(url, b"{}", {}, timeout=2.0, allow_private=allow_private)
     return caught.value
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_it_reads_a_refused_private_address_as_permanent_wherever_it_is_wrapped() -> (
@@ -34,7 +27,7 @@ def test_it_reads_a_refused_private_address_as_permanent_wherever_it_is_wrapped(
 
 
 def test_it_reads_a_closed_port_as_a_transient_connect_failure() -> None:
-    exc = _post_error(f"http://127.0.0.1:{_closed_port()}/", allow_private=True)
+    exc = _post_error(f"http://127.0.0.1:{free_port()}/", allow_private=True)
     failure = failures.classify(exc)
     assert failure.error == "connect"
     assert not failure.permanent

@@ -7,7 +7,6 @@ heartbeat rule and delete end the same whoever asked.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,64 +29,11 @@ from monitors.models import (
     Tick,
 )
 from tests.conftest import api_client_for
+from tests.forms import encode_form, form_values
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_URL = "https://93.184.215.14/"
-# Form inputs the dashboard and the admin both post (everything but the
-# admin's own project and enabled boxes).
-_FORM_FIELDS = (
-    "name",
-    "kind",
-    "url",
-    "interval_seconds",
-    "timeout_seconds",
-    "failure_threshold",
-    "recovery_threshold",
-    "region_quorum",
-    "show_on_status_page",
-    "degraded_threshold_ms",
-    "http_method",
-    "http_headers",
-    "http_body",
-    "auth_username",
-    "accepted_status_codes",
-    "follow_redirects",
-    "max_redirects",
-    "verify_tls",
-    "keyword",
-    "keyword_mode",
-    "json_path",
-    "dns_record_type",
-    "dns_expected",
-    "dns_resolver",
-    "heartbeat_grace_seconds",
-)
-
-
-def _encode(values: dict[str, Any]) -> dict[str, Any]:
-    """Python values as an HTML form posts them (an unticked box is absent)."""
-    data: dict[str, Any] = {}
-    for name, value in values.items():
-        if value is True:
-            data[name] = "on"
-        elif value is False:
-            continue
-        elif value is None:
-            data[name] = ""
-        elif isinstance(value, dict):
-            data[name] = json.dumps(value)
-        elif name == "regions":
-            data[name] = [r.pk for r in value]
-        else:
-            data[name] = str(value)
-    return data
-
-
-def _values(monitor: Monitor, regions: list[Region]) -> dict[str, Any]:
-    values = {name: getattr(monitor, name) for name in _FORM_FIELDS}
-    values["regions"] = regions
-    return values
 
 
 class ApiPath:
@@ -132,13 +78,15 @@ class DashboardPath:
 
     def create(self, project: Project, values: dict[str, Any]) -> Monitor:
         known = list(Monitor.objects.values_list("pk", flat=True))
-        base = _values(Monitor(), list(values.get("regions", [])))
-        self._post(reverse("dashboard:monitor_create"), _encode(base | values))
+        base = form_values(Monitor(), list(values.get("regions", [])))
+        self._post(reverse("dashboard:monitor_create"), encode_form(base | values))
         return Monitor.objects.exclude(pk__in=known).get()
 
     def edit(self, monitor: Monitor, changes: dict[str, Any]) -> None:
-        data = _values(monitor, list(monitor.regions.all())) | changes
-        self._post(reverse("dashboard:monitor_edit", args=[monitor.pk]), _encode(data))
+        data = form_values(monitor, list(monitor.regions.all())) | changes
+        self._post(
+            reverse("dashboard:monitor_edit", args=[monitor.pk]), encode_form(data)
+        )
 
     def pause(self, monitor: Monitor) -> None:
         self._post(reverse("dashboard:monitor_pause", args=[monitor.pk]))
@@ -161,9 +109,9 @@ class AdminPath:
         assert response.status_code == 302, response.content.decode()[:3000]
 
     def _data(self, monitor: Monitor, values: dict[str, Any]) -> dict[str, Any]:
-        base = _values(monitor, list(monitor.regions.all()) if monitor.pk else [])
+        base = form_values(monitor, list(monitor.regions.all()) if monitor.pk else [])
         base |= {"project": monitor.project_id, "enabled": monitor.enabled}
-        return _encode(base | values)
+        return encode_form(base | values)
 
     def create(self, project: Project, values: dict[str, Any]) -> Monitor:
         known = list(Monitor.objects.values_list("pk", flat=True))

@@ -11,7 +11,7 @@ from alerts.models import Channel
 from monitors import services
 from monitors.models import Monitor, Project, Region, Role
 from tests.conftest import api_client_for
-from tests.core.test_monitor_write_path import _encode, _values
+from tests.forms import encode_form, form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -75,11 +75,11 @@ def test_the_dashboard_shows_a_quota_as_a_form_error(
     make_monitor(url="https://93.184.215.1/")
     client = Client()
     client.force_login(owner)
-    data = _values(Monitor(), regions) | {
+    data = form_values(Monitor(), regions) | {
         "name": "two",
         "url": "https://93.184.215.2/",
     }
-    response = client.post(reverse("dashboard:monitor_create"), _encode(data))
+    response = client.post(reverse("dashboard:monitor_create"), encode_form(data))
     assert response.status_code == 400
     assert "UPTIME_QUOTA_MONITORS" in response.content.decode()
     assert Monitor.objects.count() == 1

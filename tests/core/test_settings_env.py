@@ -39,6 +39,11 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("DATABASE_URL", "nonsense://"),
         ("DATABASE_URL", "sqlite:///db.sqlite3"),
         ("DATABASE_URL", "mysql://root:secret@127.0.0.1:3306/uptime"),
+        ("UPTIME_THROTTLE_LOGIN", "ten per minute"),
+        ("UPTIME_THROTTLE_API_USER", "0/min"),
+        ("REGISTRATION_OPEN", "perhaps"),
+        ("UPTIME_NUM_PROXIES", "-1"),
+        ("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots"),
     ],
 )
 def test_a_bad_value_fails_at_start_with_the_variable_name(

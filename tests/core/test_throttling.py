@@ -10,8 +10,6 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.core.test_settings_env import start_with
-
 pytestmark = pytest.mark.django_db
 
 
@@ -221,22 +219,6 @@ def test_with_registration_closed_the_login_page_has_no_sign_up_link(
     assert signup in Client().get(reverse("login")).content.decode()
     settings.REGISTRATION_OPEN = False
     assert signup not in Client().get(reverse("login")).content.decode()
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("UPTIME_THROTTLE_LOGIN", "ten per minute"),
-        ("UPTIME_THROTTLE_API_USER", "0/min"),
-        ("REGISTRATION_OPEN", "perhaps"),
-        ("UPTIME_NUM_PROXIES", "-1"),
-        ("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots"),
-    ],
-)
-def test_a_bad_limit_setting_stops_the_start_naming_it(name: str, value: str) -> None:
-    result = start_with(**{name: value})
-    assert result.returncode != 0
-    assert name in result.stderr
 
 
 def test_without_redis_the_limits_are_skipped_not_the_logins(

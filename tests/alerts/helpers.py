@@ -1,0 +1,24 @@
+"""Sending one notification through a transport, for the transport tests."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from alerts.models import Event, Notification
+from alerts.services import incident_payload
+from alerts.transports import REGISTRY
+
+
+def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notification:  # type: ignore[no-untyped-def]
+    return Notification.objects.create(
+        channel=channel,
+        incident=incident,
+        monitor=incident.monitor,
+        event=event,
+        dedupe_key=f"t:{event}",
+        payload=incident_payload(incident=incident, event=event, now=timezone.now()),
+    )
+
+
+def notify(channel, notification) -> None:  # type: ignore[no-untyped-def]
+    REGISTRY[channel.kind](channel).notify(notification)
