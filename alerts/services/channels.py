@@ -41,6 +41,7 @@ from ..models import (
     generate_secret,
 )
 from .delivery import notification_deliver
+from .outbox import due_now
 from .payloads import channel_test_payload
 
 REMINDER_MINUTES_MAX = 10080  # a week
@@ -278,10 +279,8 @@ def channel_send_test(*, channel: Channel) -> Notification:
         event=Event.TEST,
         dedupe_key=f"test:{now.timestamp()}:{random.getrandbits(32)}",
         payload=channel_test_payload(channel_name=channel.name, now=now),
-        next_attempt_at=now,
-        enqueued_at=now,
         # A person is waiting on the result: one attempt, no backoff.
-        give_up_at=now,
+        **due_now(now, retry=False),
     )
     notification_deliver(notification_id=notification.pk)
     notification.refresh_from_db()

@@ -25,7 +25,7 @@ from uptime import sanitize
 
 from ..models import Channel, Event, Notification, NotificationStatus
 from ..transports import REGISTRY, TransportError
-from .outbox import enqueue_deliveries
+from .outbox import due_now, enqueue_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -209,17 +209,13 @@ def notifications_sweep(
 
 def notification_retry(*, notification: Notification) -> bool:
     """Send a failed notification again (admin), with a fresh retry window."""
-    now = timezone.now()
-    window = timedelta(seconds=settings.ALERTS_RETRY_WINDOW_SECONDS)
     with transaction.atomic():
         updated = Notification.objects.filter(
             pk=notification.pk, status=NotificationStatus.FAILED
         ).update(
             status=NotificationStatus.PENDING,
-            next_attempt_at=now,
             locked_until=None,
-            enqueued_at=now,
-            give_up_at=now + window,
+            **due_now(timezone.now()),
         )
         if updated:
             pk = notification.pk

@@ -22,6 +22,18 @@ from ..models import DEGRADED_EVENTS, Channel, Event, Notification
 from .payloads import certificate_payload, degraded_payload, incident_payload, iso
 
 
+def due_now(now: datetime, *, retry: bool = True) -> dict[str, datetime]:
+    """A notification's schedule when it is written (or sent again): due
+    and handed to a worker now, retried until the retry window closes (or,
+    with ``retry=False``, tried once)."""
+    window = settings.ALERTS_RETRY_WINDOW_SECONDS if retry else 0
+    return {
+        "next_attempt_at": now,
+        "enqueued_at": now,
+        "give_up_at": now + timedelta(seconds=window),
+    }
+
+
 def enqueue_deliveries(ids: Sequence[int], countdown: float | None = None) -> None:
     from ..tasks import deliver
 
@@ -44,7 +56,6 @@ def _write(
     channels = [c for c in channels if c.enabled and c.wants(event)]
     if not channels:
         return []
-    window = timedelta(seconds=settings.ALERTS_RETRY_WINDOW_SECONDS)
     rows = [
         Notification(
             channel=channel,
@@ -54,9 +65,7 @@ def _write(
             dedupe_key=dedupe_key,
             payload=payload,
             created_at=now,
-            next_attempt_at=now,
-            enqueued_at=now,
-            give_up_at=now + window,
+            **due_now(now),
         )
         for channel in channels
     ]

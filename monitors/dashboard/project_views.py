@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -155,6 +156,17 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:project")
 
 
+def _attempt(request: HttpRequest, action: Callable[..., Any], **kwargs: Any) -> bool:
+    """Run a membership service; a rule it refuses with (the last owner,
+    the personal project) becomes a message on the page, and False."""
+    try:
+        action(**kwargs)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return False
+    return True
+
+
 def _project_membership(request: HttpRequest, pk: int) -> Membership:
     return get_object_or_404(
         Membership.objects.select_related("project", "user"),
@@ -171,12 +183,13 @@ def membership_role(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a role.")
         return redirect("dashboard:project")
-    try:
-        member_services.membership_set_role(
-            membership=membership, actor=request.user, role=form.cleaned_data["role"]
-        )
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+    if not _attempt(
+        request,
+        member_services.membership_set_role,
+        membership=membership,
+        actor=request.user,
+        role=form.cleaned_data["role"],
+    ):
         return redirect("dashboard:project")
     messages.success(
         request,
@@ -190,10 +203,12 @@ def membership_role(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _project_membership(request, pk)
-    try:
-        member_services.membership_remove(membership=membership, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+    if not _attempt(
+        request,
+        member_services.membership_remove,
+        membership=membership,
+        actor=request.user,
+    ):
         return redirect("dashboard:project")
     messages.success(
         request, f"{membership.user.get_username()} removed from the project."
@@ -206,10 +221,7 @@ def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def project_leave(request: HttpRequest) -> HttpResponse:
     project = page_projects(request)[1]
     membership = get_object_or_404(Membership, project=project, user=request.user)
-    try:
-        member_services.membership_leave(membership=membership)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+    if not _attempt(request, member_services.membership_leave, membership=membership):
         return redirect("dashboard:project")
     request.session.pop(SESSION_PROJECT, None)
     messages.success(request, f"You left “{project.name}”.")
@@ -222,10 +234,9 @@ def project_delete(request: HttpRequest) -> HttpResponse:
     project = projects[1]
     project_require(user=request.user, project=project, min_role=Role.OWNER)
     if request.method == "POST":
-        try:
-            member_services.project_delete(project=project, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+        if not _attempt(
+            request, member_services.project_delete, project=project, actor=request.user
+        ):
             return redirect("dashboard:project")
         request.session.pop(SESSION_PROJECT, None)
         messages.success(request, f"Project “{project.name}” deleted.")
