@@ -43,15 +43,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     )
-    readonly_fields = (
-        "prefix",
-        "user",
-        "project",
-        "read_only",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
+    readonly_fields = tuple(name for name in fields if name != "name")
     actions = (revoke_keys,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:

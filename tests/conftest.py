@@ -8,6 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -126,6 +127,28 @@ def api_client_for(user: User) -> APIClient:
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+def client_for(user: User) -> Client:
+    """A browser session logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner: User) -> Client:
+    return client_for(owner)
+
+
+@pytest.fixture
+def teammate_client(teammate: User) -> Client:
+    return client_for(teammate)
+
+
+@pytest.fixture
+def outsider_client(outsider: User) -> Client:
+    return client_for(outsider)
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth.models import User
-from django.test import Client
-
 from monitors.models import Monitor, Region
 
 # Form inputs the dashboard and the admin both post (everything but the
@@ -88,9 +85,3 @@ def form_data(regions: list[Region], **changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
-
-
-def logged_in(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client

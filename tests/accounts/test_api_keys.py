@@ -27,13 +27,6 @@ def bearer(raw: str, keyword: str = "Bearer") -> APIClient:
 
 
 @pytest.fixture
-def owner_client(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
 def second_project(owner: User) -> Project:
     project = Project.objects.create(name="Second", owner=owner)
     project.members.add(owner, through_defaults={"role": Role.OWNER})
@@ -245,3 +238,37 @@ def test_a_password_change_without_the_box_keeps_the_keys(
     )
     assert response.status_code == 302
     assert bearer(raw).get("/api/monitors/").status_code == 200
+
+
+def test_the_admin_never_edits_whose_key_it_is_or_revives_it(
+    owner: User, outsider: User
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    from accounts.services import api_key_revoke
+
+    mine, _ = api_key_create(user=outsider, name="mine")
+    theirs, _ = api_key_create(user=owner, name="theirs")
+    api_key_revoke(key=mine)
+    outsider.is_staff = True
+    outsider.save()
+    outsider.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="accounts")
+    )
+    client = Client()
+    client.force_login(User.objects.get(pk=outsider.pk))
+    listing = client.get("/admin/accounts/apikey/").content.decode()
+    assert "mine" in listing and "theirs" not in listing
+    assert client.get(f"/admin/accounts/apikey/{theirs.pk}/change/").status_code in (
+        302,
+        404,
+    )
+    response = client.post(
+        f"/admin/accounts/apikey/{mine.pk}/change/",
+        {"name": "renamed", "user": owner.pk, "revoked_at": "", "read_only": ""},
+    )
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.name == "renamed"
+    assert (mine.user_id, mine.read_only) == (outsider.pk, True)
+    assert mine.revoked_at is not None

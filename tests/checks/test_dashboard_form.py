@@ -6,13 +6,14 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from monitors.models import Monitor, Region
-from tests.forms import form_data, logged_in
+from tests.conftest import client_for
+from tests.forms import form_data
 
 
 def test_the_form_shows_each_option_error_next_to_its_field(
     owner: User, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     response = client.post(
         "/monitors/new/",
         form_data(
@@ -35,7 +36,7 @@ def test_the_form_shows_each_option_error_next_to_its_field(
 def test_tcp_and_dns_targets_are_checked_by_kind(
     owner: User, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     bad = client.post(
         "/monitors/new/", form_data(regions, kind="tcp", url="db.example.com")
     )
@@ -64,7 +65,7 @@ def test_tcp_and_dns_targets_are_checked_by_kind(
 def test_the_password_is_write_only_and_kept_when_left_empty(
     owner: User, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     created = client.post(
         "/monitors/new/",
         form_data(regions, auth_username="bot", auth_password="hunter2"),
@@ -91,7 +92,7 @@ def test_the_password_is_write_only_and_kept_when_left_empty(
 def test_a_heartbeat_from_the_form_runs_in_one_region(
     owner: User, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     response = client.post(
         "/monitors/new/",
         form_data(regions, name="backup", kind="heartbeat", url=""),
@@ -105,7 +106,7 @@ def test_a_heartbeat_from_the_form_runs_in_one_region(
 def test_a_post_without_the_check_section_keeps_the_options(
     owner: User, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     data = form_data(regions)
     for name in list(data):
         if name not in ("name", "url", "interval_seconds", "timeout_seconds"):

@@ -6,7 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from monitors.models import Monitor, Region
-from tests.forms import form_data, logged_in
+from tests.conftest import client_for
+from tests.forms import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_it_accepts_host_when_the_operator_allows_it(
 
 
 def test_the_dashboard_form_refuses_a_host_header(owner, regions) -> None:  # type: ignore[no-untyped-def]
-    response = logged_in(owner).post(
+    response = client_for(owner).post(
         "/monitors/new/", form_data(regions, http_headers='{"Host": "example.org"}')
     )
     assert "Host" in response.context["form"].errors["http_headers"][0]

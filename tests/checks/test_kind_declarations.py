@@ -22,7 +22,8 @@ from monitors.checks import REGISTRY, CheckKind, CheckResult, CheckSpec
 from monitors.checks.base import CheckContext
 from monitors.dashboard.forms import MonitorForm
 from monitors.models import Monitor, Region, Tick
-from tests.forms import form_data, logged_in
+from tests.conftest import client_for
+from tests.forms import form_data
 
 # --- every registered kind ----------------------------------------------------
 
@@ -64,7 +65,7 @@ def test_every_declared_option_is_in_the_api_the_form_and_its_admin_section(
 def test_the_form_shows_each_kinds_options_in_its_own_fieldset(
     owner: User, regions: list[Region]
 ) -> None:
-    page = logged_in(owner).get("/monitors/new/").content.decode()
+    page = client_for(owner).get("/monitors/new/").content.decode()
     fieldsets = dict(
         re.findall(
             r'<fieldset class="form-section" data-kind="(\w+)">(.*?)</fieldset>',
@@ -87,7 +88,7 @@ def test_the_form_shows_each_kinds_options_in_its_own_fieldset(
 def test_the_dashboard_form_holds_options_to_the_bounds_the_kinds_declare(
     owner: User, regions: list[Region]
 ) -> None:
-    response = logged_in(owner).post(
+    response = client_for(owner).post(
         "/monitors/new/",
         form_data(regions, degraded_threshold_ms=0, heartbeat_grace_seconds=90_000),
     )
@@ -156,7 +157,7 @@ def test_the_api_takes_a_registered_kind_and_validates_it_by_its_declaration(
 def test_the_dashboard_form_and_admin_offer_and_save_a_registered_kind(
     probe_kind: CheckKind, owner: User, admin_client: Client, regions: list[Region]
 ) -> None:
-    client = logged_in(owner)
+    client = client_for(owner)
     page = client.get("/monitors/new/").content.decode()
     assert '<option value="probe">Probe</option>' in page
     admin_page = admin_client.get("/admin/monitors/monitor/add/").content.decode()

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from monitors.models import Monitor, Region
 from monitors.secrets import secrets_kept_on_url_change
+from tests.conftest import client_for
 from tests.forms import form_data
 
 SECRET = "sk_live_0123456789abcdef"
@@ -141,12 +142,6 @@ def test_secrets_sent_with_the_new_origin_are_kept(
     assert secret_monitor.http_headers == {"X-Api-Key": "other-key"}
 
 
-def _logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _edit_post(monitor: Monitor, regions: list[Region], **changes: Any) -> dict:
     data = form_data(
         regions,
@@ -161,7 +156,7 @@ def _edit_post(monitor: Monitor, regions: list[Region], **changes: Any) -> dict:
 def test_the_edit_form_shows_masked_headers_and_keeps_them_unchanged(
     owner: User, secret_monitor: Monitor, regions: list[Region]
 ) -> None:
-    client = _logged_in(owner)
+    client = client_for(owner)
     page = client.get(f"/monitors/{secret_monitor.pk}/edit/").content.decode()
     assert SECRET not in page and "hunter2" not in page
     assert "••••ef" in page
@@ -179,7 +174,7 @@ def test_the_edit_form_shows_masked_headers_and_keeps_them_unchanged(
 def test_moving_the_url_to_another_origin_drops_the_secrets_in_the_dashboard(
     owner: User, secret_monitor: Monitor, regions: list[Region]
 ) -> None:
-    client = _logged_in(owner)
+    client = client_for(owner)
     edit = f"/monitors/{secret_monitor.pk}/edit/"
     same = client.post(
         edit, _edit_post(secret_monitor, regions, url="https://93.184.215.14/x")

@@ -2,32 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-from django.contrib.auth.models import User
-from django.test import Client
-
 from monitors.models import Incident, IncidentStatus, Monitor, Region, Tick
-
-
-@pytest.fixture
-def owner_client(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def teammate_client(teammate: User) -> Client:
-    client = Client()
-    client.force_login(teammate)
-    return client
-
-
-@pytest.fixture
-def outsider_client(outsider: User) -> Client:
-    client = Client()
-    client.force_login(outsider)
-    return client
 
 
 def add_ticks(

@@ -13,14 +13,9 @@ from django.utils import timezone
 
 from alerts.services import channel_create
 from monitors.models import Invitation, Membership, Project, Role
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _switch(client: Client, project: Project) -> None:
