@@ -126,7 +126,7 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Public base URL, used for links in alerts (incident pages).
-SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- email (Django's own variables) ---------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")

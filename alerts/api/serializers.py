@@ -6,11 +6,12 @@ from rest_framework import serializers
 
 from accounts.scope import api_projects
 from monitors.models import Monitor, Project
+from uptime.serializers import ModelSerializer
 
 from ..models import CHANNEL_SETTINGS, Channel, Notification
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(ModelSerializer):
     """Parses a channel; ``alerts.services.channels`` holds the rules."""
 
     project = serializers.PrimaryKeyRelatedField(

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from accounts.scope import api_create_project, api_projects
+from uptime.serializers import ModelSerializer, OptionalBooleanField
 
 from ..checks import (
     check_fields,
@@ -54,13 +54,7 @@ def _option_kwargs() -> dict[str, dict[str, Any]]:
     return kwargs
 
 
-class OptionalBooleanField(serializers.BooleanField):
-    """A boolean that keeps its default when a form-encoded body omits it."""
-
-    default_empty_html = empty
-
-
-class MonitorSerializer(serializers.ModelSerializer):
+class MonitorSerializer(ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(
         queryset=Project.objects.none(), required=False
     )

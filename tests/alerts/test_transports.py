@@ -103,7 +103,7 @@ def test_webhook_is_signed_per_standard_webhooks(
         "name": "Shop",
         "url": "https://shop.example",
         "project": project.pk,
-        "link": f"http://localhost:8000/monitors/{incident.monitor.pk}/",
+        "link": f"http://127.0.0.1:8000/monitors/{incident.monitor.pk}/",
     }
 
 
@@ -210,7 +210,7 @@ def test_slack_posts_block_kit_naming_monitor_event_cause_regions_and_link(
     assert "http_status: HTTP 503" in fields
     assert "ap" in fields
     button = blocks[3]["elements"][0]
-    assert button["url"] == f"http://localhost:8000/incidents/{incident.pk}/"
+    assert button["url"] == f"http://127.0.0.1:8000/incidents/{incident.pk}/"
 
 
 @pytest.mark.parametrize(
