@@ -12,10 +12,13 @@ class AlertsConfig(AppConfig):
         # imports alerts.
         from monitors.api.extensions import register_monitor_field
         from monitors.timeline import register_timeline_provider
+        from uptime.metrics import register_collector
 
         from . import receivers  # noqa: F401
         from .api.fields import channels_field
+        from .metrics import collect
         from .timeline import notification_entries
 
         register_monitor_field("channels", channels_field)
         register_timeline_provider(notification_entries)
+        register_collector(collect)

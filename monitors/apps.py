@@ -8,4 +8,8 @@ class MonitorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401
+        from uptime.metrics import register_collector
+
+        from . import health, receivers  # noqa: F401
+
+        register_collector(health.collect)

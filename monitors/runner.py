@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from uptime import outbound
 
+from . import health
 from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .checks.options import parse_resolver, url_host
@@ -218,6 +219,9 @@ class _Store:
             ticks_record(
                 region=self.region, scheduled_at=self.scheduled_at, results=items
             )
+        )
+        health.batch_recorded(
+            region_code=self.region.code, scheduled_at=self.scheduled_at, items=items
         )
 
     def flush(self) -> None:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import health
 from .models import Monitor
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def send_batch(
 def dispatch_due(*, now: datetime | None = None, send: Sender = send_batch) -> int:
     """Claim due monitors, advance them, send their batches. Returns tasks sent."""
     now = now or timezone.now()
+    health.dispatch_recorded()
     horizon = now + timedelta(seconds=settings.UPTIME_DISPATCH_LEAD_SECONDS)
     batches: dict[tuple[str, datetime], list[int]] = defaultdict(list)
     expiry: dict[tuple[str, datetime], datetime] = {}

@@ -9,3 +9,8 @@ CHECKS_PREFIX = "checks."
 
 def checks_queue(region_code: str) -> str:
     return f"{CHECKS_PREFIX}{region_code}"
+
+
+def worker_queues() -> tuple[str, ...]:
+    """The queues outside the per-region check queues."""
+    return (DEFAULT, ALERTS)

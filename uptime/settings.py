@@ -188,6 +188,13 @@ UPTIME_QUOTA_CHECKS_PER_MINUTE = env_int(
 UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
     "UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST", 3000, minimum=1
 )
+# Self-monitoring: /metrics answers only to this bearer token (unset: 404);
+# /healthz/pipeline and the dashboard banner call dispatch or a region stale
+# after this many seconds (regions: plus two of their shortest intervals),
+# and a queue backed up beyond this many waiting messages.
+UPTIME_METRICS_TOKEN = env_str("UPTIME_METRICS_TOKEN")
+UPTIME_PIPELINE_GRACE_SECONDS = env_int("UPTIME_PIPELINE_GRACE_SECONDS", 15, minimum=1)
+UPTIME_PIPELINE_MAX_QUEUE = env_int("UPTIME_PIPELINE_MAX_QUEUE", 1000, minimum=1)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options: the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted

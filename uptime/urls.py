@@ -4,8 +4,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from monitors.health import pipeline_view
 from monitors.heartbeat import ping as heartbeat_ping
 
+from .health import healthz
+from .metrics import metrics_view
 from .throttling import limit_logins, limit_password_resets
 
 urlpatterns = [
@@ -13,6 +16,10 @@ urlpatterns = [
     # to the same views (see uptime.throttling).
     path("admin/login/", limit_logins(admin.site.login)),
     path("admin/", admin.site.urls),
+    # Self-monitoring: load balancers, dead man's switches, Prometheus.
+    path("healthz", healthz, name="healthz"),
+    path("healthz/pipeline", pipeline_view, name="healthz-pipeline"),
+    path("metrics", metrics_view, name="metrics"),
     # Heartbeat pings: public, secret key in the URL; the slash is optional
     # because cron lines are written by hand (a POST cannot follow a redirect).
     path("ping/<str:key>/", heartbeat_ping, name="heartbeat-ping"),
