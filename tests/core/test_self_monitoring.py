@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from monitors import runner, scheduler
+from monitors.dashboard.context import CACHE_KEY
 from monitors.models import Monitor, Region
 from tests.targets import Target, free_port, respond
 from uptime import metrics
@@ -180,3 +182,27 @@ def test_a_backed_up_queue_is_a_problem(db, settings) -> None:  # type: ignore[n
     finally:
         client.delete(queue)
     assert "Queue alerts is backing up (3 waiting)." in body["problems"]
+
+
+def test_the_dashboard_shows_a_banner_while_the_pipeline_is_unhealthy(
+    owner_client, make_monitor, regions
+) -> None:  # type: ignore[no-untyped-def]
+    make_monitor(regions=regions[:1])
+    page = owner_client.get("/").content.decode()
+    assert "Monitoring itself is unhealthy" in page
+    assert "Dispatch has not run for a while" in page
+    assert f"No checks stored from region {regions[0].code}" in page
+
+    recorder = metrics.Recorder()
+    recorder.stamp("dispatch")
+    recorder.stamp(f"region:{regions[0].code}")
+    recorder.send()
+    cache.delete(CACHE_KEY)
+    assert (
+        "Monitoring itself is unhealthy" not in owner_client.get("/").content.decode()
+    )
+
+
+def test_signed_out_pages_show_no_pipeline_banner(db) -> None:  # type: ignore[no-untyped-def]
+    page = Client().get("/accounts/login/").content.decode()
+    assert "Monitoring itself is unhealthy" not in page

@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from monitors.dashboard.context import CACHE_KEY
+
 from .conftest import add_incident, add_ticks
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def pipeline_banner_cached() -> None:
+    """The pipeline banner costs one query per few seconds, not per page."""
+    cache.set(CACHE_KEY, [], 60)
 
 
 def _seed(make_monitor, regions, n: int) -> list:  # type: ignore[no-untyped-def]
