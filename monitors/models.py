@@ -207,13 +207,13 @@ class MonitorKind(models.TextChoices):
 
 
 class HttpMethod(models.TextChoices):
-    GET = "GET"
-    HEAD = "HEAD"
-    POST = "POST"
-    PUT = "PUT"
-    PATCH = "PATCH"
-    DELETE = "DELETE"
-    OPTIONS = "OPTIONS"
+    GET = "GET", "GET"
+    HEAD = "HEAD", "HEAD"
+    POST = "POST", "POST"
+    PUT = "PUT", "PUT"
+    PATCH = "PATCH", "PATCH"
+    DELETE = "DELETE", "DELETE"
+    OPTIONS = "OPTIONS", "OPTIONS"
 
 
 class KeywordMode(models.TextChoices):
@@ -222,12 +222,12 @@ class KeywordMode(models.TextChoices):
 
 
 class DnsRecordType(models.TextChoices):
-    A = "A"
-    AAAA = "AAAA"
-    CNAME = "CNAME"
-    MX = "MX"
-    TXT = "TXT"
-    NS = "NS"
+    A = "A", "A"
+    AAAA = "AAAA", "AAAA"
+    CNAME = "CNAME", "CNAME"
+    MX = "MX", "MX"
+    TXT = "TXT", "TXT"
+    NS = "NS", "NS"
 
 
 class Monitor(models.Model):

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 
 from uptime import outbound
 
+from .checks.options import blocked_message
+
 
 def validate_target_url(url: str) -> None:
     """The URL rules the API, the dashboard and the admin share."""
@@ -17,9 +19,7 @@ def validate_target_url(url: str) -> None:
         raise ValidationError(str(exc), code="invalid") from None
     except outbound.BlockedAddress as exc:
         raise ValidationError(
-            f"{host} is a private or reserved address ({exc.address}); "
-            "checks only reach public addresses.",
-            code="blocked_address",
+            blocked_message(host, exc.address), code="blocked_address"
         ) from None
 
 

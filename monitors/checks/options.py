@@ -99,15 +99,21 @@ def tcp_target(host: str, port: int) -> str:
     return f"tcp://{shown}:{port}"
 
 
+def blocked_message(host: str, address: object) -> str:
+    """Why a private target is refused, and how a self-hoster allows it."""
+    return (
+        f"{host} is a private or reserved address ({address}); checks only "
+        "reach public addresses. A self-hosted install can allow private "
+        "targets by setting UPTIME_ALLOW_PRIVATE_TARGETS=true."
+    )
+
+
 def require_public(host: str, *, allow_private: bool) -> None:
     """The address rule, said up front as the target's error."""
     try:
         outbound.check_destination(host, allow_private=allow_private)
     except outbound.BlockedAddress as exc:
-        raise ValueError(
-            f"{host} is a private or reserved address ({exc.address}); "
-            "checks only reach public addresses."
-        ) from None
+        raise ValueError(blocked_message(host, exc.address)) from None
 
 
 def _check_host(host: str) -> None:

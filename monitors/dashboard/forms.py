@@ -18,6 +18,15 @@ from ..projects import role_can_manage
 from ..validators import monitor_settings_errors
 
 
+class SecondsInput(forms.NumberInput):
+    """Shows ``10``, not ``10.0``; fractions stay (``2.5``)."""
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, float):
+            return f"{value:g}"
+        return super().format_value(value)
+
+
 class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
     """Add and edit a monitor: the same rules as the API serializer.
 
@@ -88,7 +97,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             self.fields[name].widget.attrs.update(min=1, max=100)
         self.fields["region_quorum"].validators.append(MinValueValidator(1))
         self.fields["region_quorum"].widget.attrs["min"] = 1
-        self.fields["timeout_seconds"].widget.attrs["step"] = "any"
+        self.fields["timeout_seconds"].widget = SecondsInput(attrs={"step": "any"})
         if self.instance.pk is None and not self.is_bound:
             self.initial.setdefault("regions", list(self.fields["regions"].queryset))
         # Options have model defaults: a post that leaves one out (or empty)
