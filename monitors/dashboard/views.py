@@ -207,13 +207,16 @@ def _sla_rows(
         observed = (now - max(now - span, monitor.created_at)).total_seconds()
         down = None if value is None else observed * (100 - value) / 100
         budget = span.total_seconds() * 0.001
+        # What a 99.9% target allows over the whole window, and by how much
+        # the downtime overspent it (whole seconds, so "over by 0 s" never shows).
+        over = 0 if down is None else round(down - budget)
         table.append(
             {
                 "window": label,
                 "uptime": svg.format_percent(value),
                 "downtime": "—" if down is None else rows.duration_text(down),
-                # What a 99.9% target allows over the whole window.
                 "budget_999": rows.duration_text(budget),
+                "over_budget": rows.duration_text(over) if over > 0 else "",
             }
         )
     return table

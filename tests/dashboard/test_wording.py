@@ -69,3 +69,23 @@ def test_a_private_target_refusal_says_how_a_self_hoster_allows_it(
     resp = api.post("/api/monitors/", {"name": "x", "url": "http://10.0.0.1/"})
     assert resp.status_code == 400
     assert "UPTIME_ALLOW_PRIVATE_TARGETS=true" in resp.json()["url"][0]
+
+
+def test_the_sla_table_says_when_the_error_budget_is_exceeded(
+    owner_client, make_monitor
+) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    monitor = make_monitor()
+    monitor.created_at = now - timedelta(days=40)
+    monitor.save(update_fields=["created_at"])
+    # 24 h budget at 99.9 %: 86.4 s; 90 s of downtime overspends it by about 4 s.
+    add_incident(
+        monitor, now - timedelta(hours=2, seconds=90), now - timedelta(hours=2)
+    )
+    page = owner_client.get(monitor.get_absolute_url()).content.decode()
+    assert "over-budget" in page
+    assert "over by 4 s" in page or "over by 3 s" in page
+    healthy = make_monitor(name="Fine")
+    assert (
+        "over by" not in owner_client.get(healthy.get_absolute_url()).content.decode()
+    )
