@@ -46,7 +46,10 @@ def client() -> redis.Redis:
     """One connection pool per process, with short timeouts: metrics wait
     for nobody."""
     return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5
+        settings.REDIS_URL,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+        **settings.REDIS_CONNECTION_OPTIONS,
     )
 
 

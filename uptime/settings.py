@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 
@@ -240,7 +242,30 @@ if ALERTS_CLAIM_LEASE_SECONDS <= ALERTS_SEND_TIMEOUT_SECONDS:
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ConfigError(f"REDIS_URL={REDIS_URL!r} must start with redis:// or rediss://")
+# A rediss:// URL (hosted Redis) is TLS. Its certificate is verified unless
+# REDIS_SSL_CERT_REQS (or ?ssl_cert_reqs= in the URL) says optional or none,
+# as hosted services with self-signed certificates need (Heroku Redis: none);
+# REDIS_SSL_CA_CERTS names a CA bundle to verify a private CA's certificate.
+_url_cert_reqs = parse_qs(urlsplit(REDIS_URL).query).get("ssl_cert_reqs", [""])[0]
+REDIS_SSL_CERT_REQS = (
+    env_str("REDIS_SSL_CERT_REQS", _url_cert_reqs or "required").lower()
+).removeprefix("cert_")
+if REDIS_SSL_CERT_REQS not in ("required", "optional", "none"):
+    raise ConfigError(
+        f"REDIS_SSL_CERT_REQS={REDIS_SSL_CERT_REQS!r}: use required, optional or none"
+    )
+REDIS_SSL_CA_CERTS = env_str("REDIS_SSL_CA_CERTS")
+# Keyword arguments for every Redis client the project makes (cache, metrics).
+REDIS_CONNECTION_OPTIONS: dict[str, str] = {}
 CELERY_BROKER_URL = REDIS_URL
+if REDIS_URL.startswith("rediss://"):
+    REDIS_CONNECTION_OPTIONS["ssl_cert_reqs"] = REDIS_SSL_CERT_REQS
+    if REDIS_SSL_CA_CERTS:
+        REDIS_CONNECTION_OPTIONS["ssl_ca_certs"] = REDIS_SSL_CA_CERTS
+    CELERY_BROKER_USE_SSL = {
+        "ssl_cert_reqs": getattr(ssl, f"CERT_{REDIS_SSL_CERT_REQS.upper()}"),
+        **({"ssl_ca_certs": REDIS_SSL_CA_CERTS} if REDIS_SSL_CA_CERTS else {}),
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
@@ -286,6 +311,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "uptime",
+        "OPTIONS": REDIS_CONNECTION_OPTIONS,
     }
 }
 # Off: the sign-up page answers 403 and the login page has no sign-up link.

@@ -44,6 +44,8 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("REGISTRATION_OPEN", "perhaps"),
         ("UPTIME_NUM_PROXIES", "-1"),
         ("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots"),
+        ("REDIS_SSL_CERT_REQS", "sometimes"),
+        ("UPTIME_PIPELINE_GRACE_SECONDS", "0"),
     ],
 )
 def test_a_bad_value_fails_at_start_with_the_variable_name(
