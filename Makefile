@@ -45,7 +45,7 @@ endef
 ## PostgreSQL database uptime_dev, local Redis, one "local" region) on
 ## http://127.0.0.1:8000. honcho is a development requirement.
 run: venv-dev services
-	$(BIN)/python manage.py create_database
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho -f Procfile.dev start
 

@@ -35,6 +35,7 @@ os.environ.update(
         "UPTIME_ALLOW_PRIVATE_TARGETS": "true",
         "UPTIME_MIN_INTERVAL_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
+        "SECRET_KEY": "bench-secret-key-not-for-production",
     }
 )
 STEP_SECONDS = int(os.environ.get("BENCH_STEP_SECONDS", "30"))

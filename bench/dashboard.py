@@ -33,6 +33,7 @@ BENCH_DB = os.environ.get(
 os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("UPTIME_REGIONS", "eu,us,ap")
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")

@@ -8,18 +8,30 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
+from dotenv import load_dotenv
 
 from . import queues
 from .env import ConfigError, env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+# A .env file in the project root is read when present; variables already in
+# the environment win, so a process manager's settings are never overridden.
+load_dotenv(BASE_DIR / ".env", override=False)
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    # Quick start only: a fixed development key. Production sets SECRET_KEY;
-    # `manage.py check --deploy` reports the insecure key (security.W009).
-    SECRET_KEY = "django-insecure-quickstart-key-set-SECRET_KEY-in-production"  # noqa: S105
+    if not DEBUG:
+        # A fixed key in production would let anyone forge sessions and
+        # signed links: refuse to start instead.
+        raise ConfigError(
+            "SECRET_KEY is not set. Set it to a long random value, e.g. the "
+            "output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            " (DEBUG=true, as make run sets, uses a development key instead)."
+        )
+    SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

@@ -8,6 +8,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/uptime
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("UPTIME_REGIONS", "eu,us,ap")
 os.environ.setdefault("UPTIME_MIN_INTERVAL_SECONDS", "1")
+# Not DEBUG (tests see production behaviour), so a key must be given.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from .settings import *  # noqa: F403
 
