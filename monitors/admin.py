@@ -116,13 +116,13 @@ class ProjectScopedAdmin(admin.ModelAdmin):
             return None
         return model._default_manager.filter(**{f"{paths[model]}__in": allowed})
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = self._scoped(request, db_field.related_model)
         if scoped is not None:
             kwargs["queryset"] = scoped
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
         scoped = self._scoped(request, db_field.related_model)
         if scoped is not None:
             kwargs["queryset"] = scoped
@@ -165,7 +165,7 @@ class ProjectAdmin(ProjectScopedAdmin):
     raw_id_fields = ("owner",)
     inlines = (MembershipInline,)
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         # The owner of a saved project changes through roles, not here.
         return ("personal",) if obj is None else ("owner", "personal")
 
@@ -181,7 +181,7 @@ class ProjectAdmin(ProjectScopedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().delete_queryset(request, queryset.filter(personal=False))
 
-    def save_model(self, request, obj: Project, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj: Project, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
             Membership.objects.get_or_create(
@@ -219,7 +219,7 @@ class InvitationAdmin(ProjectScopedAdmin):
         # Invitations carry a link shown once: they are made in the dashboard.
         return False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
 
 
@@ -331,7 +331,7 @@ class MonitorAdmin(ProjectScopedAdmin):
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool
-    ) -> None:  # type: ignore[no-untyped-def]
+    ) -> None:
         values = monitor_form_values(form)
         if change:
             monitor_update(user=request.user, monitor=obj, fields=values)
@@ -340,7 +340,7 @@ class MonitorAdmin(ProjectScopedAdmin):
         # The admin logs and redirects with ``obj``: make it the stored row.
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+    def save_related(self, request, form, formsets, change):
         # The services set the regions (a heartbeat keeps one); the form's
         # save_m2m() would write the posted ones back over them.
         for formset in formsets:
@@ -370,7 +370,7 @@ class TickAdmin(ProjectScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         names = [f.name for f in Tick._meta.fields if f.name != "details"]
         return [*names, "evidence"]
 

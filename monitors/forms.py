@@ -117,7 +117,7 @@ class CheckOptionsFormMixin(forms.Form):
             password = data.get("auth_password") or None
         # The textarea is always posted (empty means no headers); a post
         # without it at all (a script, an older page) keeps them.
-        posted = "http_headers" in self.data  # type: ignore[attr-defined]
+        posted = "http_headers" in self.data
         headers = (data.get("http_headers") or {}) if posted else None
         try:
             data.update(
@@ -129,7 +129,7 @@ class CheckOptionsFormMixin(forms.Form):
                 )
             )
         except ValueError as exc:
-            self.add_error("http_headers", str(exc))  # type: ignore[attr-defined]
+            self.add_error("http_headers", str(exc))
         # Set it here too: construct_instance() skips a field with a default
         # that the POST left out, which an empty password input always is.
         instance.auth_password = data.get("auth_password") or ""
@@ -145,10 +145,10 @@ class CheckOptionsFormMixin(forms.Form):
             values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
         )
         for name, message in errors.items():
-            if name not in self.errors:  # type: ignore[attr-defined]
-                target = name if name in self.fields else None  # type: ignore[attr-defined]
-                self.add_error(target, message)  # type: ignore[attr-defined]
+            if name not in self.errors:
+                target = name if name in self.fields else None
+                self.add_error(target, message)
         for name, value in cleaned.items():
-            if name not in self.errors:  # type: ignore[attr-defined]
+            if name not in self.errors:
                 data[name] = value
         return values

@@ -68,7 +68,7 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         if not self.slug:
             base = slugify(self.name)[:40] or "project"
             self.slug = f"{base}-{secrets.token_hex(3)}"
@@ -345,7 +345,7 @@ class Monitor(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         if self.kind == MonitorKind.HEARTBEAT and not self.heartbeat_key:
             self.heartbeat_key = _token()
             if kwargs.get("update_fields") is not None:

@@ -38,7 +38,7 @@ def monitor_host(kind: str, url: str) -> str:
     return url_host(url) if kind in (MonitorKind.HTTP, MonitorKind.TCP) else ""
 
 
-def _others(monitor: Monitor | None):  # type: ignore[no-untyped-def]
+def _others(monitor: Monitor | None):
     queryset = Monitor.objects.filter(enabled=True).annotate(n_regions=Count("regions"))
     return queryset.exclude(pk=monitor.pk) if monitor is not None else queryset
 

@@ -184,17 +184,17 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def _cert_monitor(make_monitor, server: Target, regions: list[Region]) -> Monitor:  # type: ignore[no-untyped-def]
+def _cert_monitor(make_monitor, server: Target, regions: list[Region]) -> Monitor:
     return make_monitor(url=server.url("/"), regions=regions[:1])
 
 
 def test_certificate_expiring_is_announced_once_per_threshold(
     allow_private: None,
-    settings,  # type: ignore[no-untyped-def]
+    settings,
     make_monitor,
     regions: list[Region],
     ca: trustme.CA,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     captured: list[dict[str, Any]],
 ) -> None:
     ca_path = tmp_path / "ca.pem"
@@ -240,11 +240,11 @@ def test_certificate_expiring_is_announced_once_per_threshold(
 
 def test_an_expired_certificate_is_down_tls_and_announced(
     allow_private: None,
-    settings,  # type: ignore[no-untyped-def]
+    settings,
     make_monitor,
     regions: list[Region],
     ca: trustme.CA,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     captured: list[dict[str, Any]],
 ) -> None:
     ca_path = tmp_path / "ca.pem"

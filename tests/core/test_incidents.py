@@ -34,7 +34,7 @@ class Clock:
         return self.start + timedelta(seconds=self.interval * self.n)
 
 
-def record(monitor, region: Region, at: datetime, result: CheckResult) -> None:  # type: ignore[no-untyped-def]
+def record(monitor, region: Region, at: datetime, result: CheckResult) -> None:
     ticks_record(
         region=region,
         scheduled_at=at,
@@ -43,20 +43,20 @@ def record(monitor, region: Region, at: datetime, result: CheckResult) -> None: 
     )
 
 
-def round_(monitor, regions, clock: Clock, results) -> None:  # type: ignore[no-untyped-def]
+def round_(monitor, regions, clock: Clock, results) -> None:
     at = clock.next()
     for region, result in zip(regions, results, strict=True):
         record(monitor, region, at, result)
 
 
 @pytest.fixture
-def events():  # type: ignore[no-untyped-def]
+def events():
     seen: list[tuple[str, int]] = []
 
-    def opened(sender, incident, **kw):  # type: ignore[no-untyped-def]
+    def opened(sender, incident, **kw):
         seen.append(("opened", incident.pk))
 
-    def resolved(sender, incident, **kw):  # type: ignore[no-untyped-def]
+    def resolved(sender, incident, **kw):
         seen.append(("resolved", incident.pk))
 
     incident_opened.connect(opened)
@@ -196,7 +196,7 @@ def test_a_redelivered_batch_writes_no_second_tick(make_monitor, regions) -> Non
     assert monitor.ticks.get().status == "down"
 
 
-def report_at_once(monitor, regions: list[Region], at: datetime) -> None:  # type: ignore[no-untyped-def]
+def report_at_once(monitor, regions: list[Region], at: datetime) -> None:
     barrier = threading.Barrier(len(regions))
     errors: list[BaseException] = []
 

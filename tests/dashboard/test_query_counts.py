@@ -15,7 +15,7 @@ from .conftest import add_incident, add_ticks
 pytestmark = pytest.mark.django_db
 
 
-def _seed(make_monitor, regions, n: int) -> list:  # type: ignore[no-untyped-def]
+def _seed(make_monitor, regions, n: int) -> list:
     now = timezone.now()
     monitors = []
     for i in range(n):
@@ -27,7 +27,7 @@ def _seed(make_monitor, regions, n: int) -> list:  # type: ignore[no-untyped-def
     return monitors
 
 
-def _count(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def _count(client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200
