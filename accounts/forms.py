@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from monitors.models import Project
 from monitors.projects import projects_for
@@ -30,7 +30,7 @@ class ApiKeyForm(DescribedErrorsMixin, forms.Form):
         help_text="Read-only keys are refused every change (403).",
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects_for(user=user).order_by("name", "id")
 

@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from uptime.auth import signed_in_user
+
 from . import members
 from .checks import option_names, shown_names
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
@@ -234,7 +236,7 @@ def pause_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor_pause(user=request.user, monitor=monitor)
+        monitor_pause(user=signed_in_user(request), monitor=monitor)
 
 
 @admin.action(description="Resume selected monitors")
@@ -242,7 +244,7 @@ def resume_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor_resume(user=request.user, monitor=monitor)
+        monitor_resume(user=signed_in_user(request), monitor=monitor)
 
 
 # The monitor's own settings (the check kinds' options follow, per kind).
@@ -323,20 +325,20 @@ class MonitorAdmin(ProjectScopedAdmin):
     actions = (pause_monitors, resume_monitors)
 
     def delete_model(self, request: HttpRequest, obj: Monitor) -> None:
-        monitor_delete(user=request.user, monitor=obj)
+        monitor_delete(user=signed_in_user(request), monitor=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for monitor in self.writable(request, queryset):
-            monitor_delete(user=request.user, monitor=monitor)
+            monitor_delete(user=signed_in_user(request), monitor=monitor)
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool
     ) -> None:
         values = monitor_form_values(form)
         if change:
-            monitor_update(user=request.user, monitor=obj, fields=values)
+            monitor_update(user=signed_in_user(request), monitor=obj, fields=values)
         else:
-            obj.pk = monitor_create(user=request.user, fields=values).pk
+            obj.pk = monitor_create(user=signed_in_user(request), fields=values).pk
         # The admin logs and redirects with ``obj``: make it the stored row.
         obj.refresh_from_db()
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_projects
+from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
 from ..models import Incident, Monitor, Project, Region, Role, Tick
@@ -115,7 +116,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: MonitorSerializer) -> None:
         try:
             serializer.instance = monitor_create(
-                user=self.request.user,
+                user=signed_in_user(self.request),
                 fields=serializer.validated_data,
             )
         except QuotaExceeded as exc:
@@ -124,7 +125,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: MonitorSerializer) -> None:
         try:
             serializer.instance = monitor_update(
-                user=self.request.user,
+                user=signed_in_user(self.request),
                 monitor=serializer.instance,
                 fields=serializer.validated_data,
             )
@@ -132,7 +133,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
             raise _quota_error(exc) from None
 
     def perform_destroy(self, instance: Monitor) -> None:
-        monitor_delete(user=self.request.user, monitor=instance)
+        monitor_delete(user=signed_in_user(self.request), monitor=instance)
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:
