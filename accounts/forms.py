@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
@@ -32,7 +32,8 @@ class ApiKeyForm(DescribedErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects_for(user=user).order_by("name", "id")
+        project = cast(forms.ModelChoiceField, self.fields["project"])
+        project.queryset = projects_for(user=user).order_by("name", "id")
 
     def key_settings(self) -> dict[str, Any]:
         """The cleaned values as api_key_create() takes them."""

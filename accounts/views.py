@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -53,7 +54,7 @@ def api_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 class PasswordChangeWithKeys(PasswordChangeView):
     form_class = PasswordChangeWithKeysForm
 
-    def form_valid(self, form: PasswordChangeWithKeysForm) -> HttpResponse:
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         if form.cleaned_data.get("revoke_api_keys"):
             api_keys_revoke_all(user=form.user)

@@ -56,7 +56,8 @@ class ChannelForm(forms.ModelForm):
             self.initial["target"] = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional
+        data = self.cleaned_data
         # Here rather than at save, so that errors show by their fields.
         channel = self.instance if self.instance.pk else None
         project = channel.project if channel else data.get("project")

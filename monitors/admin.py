@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -35,6 +35,9 @@ from .services import (
     monitor_update,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
+
 
 class NoCountPaginator(Paginator):
     """The tick table is huge: count at most CAP rows for the change list.
@@ -44,6 +47,7 @@ class NoCountPaginator(Paginator):
     """
 
     CAP = 10_000
+    object_list: QuerySet[Any]  # ModelAdmin pages over a queryset
 
     @cached_property
     def count(self) -> int:
@@ -283,7 +287,8 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
         fields = tuple(dict.fromkeys((*_GENERAL_FIELDS, *option_names())))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional
+        data = self.cleaned_data
         self.clean_check_options(data)
         return data
 
@@ -309,16 +314,17 @@ class MonitorAdmin(ProjectScopedAdmin):
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Monitor | None = None
-    ) -> tuple[tuple[str | None, dict[str, Any]], ...]:
+    ) -> _FieldsetSpec:
         # One section per check kind, from its declaration; read when shown,
         # so a kind added to the registry needs no change here.
         available = {*self.form.base_fields, *self.readonly_fields}
+        sections: list[tuple[str | None, _FieldOpts]] = [
+            (kind.label, {"fields": tuple(names)})
+            for kind, names in kind_sections(available)
+        ]
         return (
             (None, {"fields": _GENERAL_FIELDS}),
-            *(
-                (kind.label, {"fields": tuple(names)})
-                for kind, names in kind_sections(available)
-            ),
+            *sections,
             ("State", {"fields": _STATE_FIELDS}),
         )
 

@@ -13,6 +13,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_projects
@@ -67,7 +68,8 @@ class TickPagination(CursorPagination):
             cursor = super().decode_cursor(request)
             if cursor is None or cursor.position is None:
                 return cursor
-            if _as_utc(cursor.position) is not None:
+            # A string here, whatever drf-stubs say.
+            if _as_utc(str(cursor.position)) is not None:
                 return cursor
         except NotFound:
             pass
@@ -113,7 +115,7 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def project_of(self, monitor: Monitor) -> Project:
         return monitor.project
 
-    def perform_create(self, serializer: MonitorSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Monitor]) -> None:
         try:
             serializer.instance = monitor_create(
                 user=signed_in_user(self.request),
@@ -122,11 +124,13 @@ class MonitorViewSet(viewsets.ModelViewSet):
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None
 
-    def perform_update(self, serializer: MonitorSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Monitor]) -> None:
+        monitor = serializer.instance
+        assert monitor is not None  # an update's serializer has its instance
         try:
             serializer.instance = monitor_update(
                 user=signed_in_user(self.request),
-                monitor=serializer.instance,
+                monitor=monitor,
                 fields=serializer.validated_data,
             )
         except QuotaExceeded as exc:
