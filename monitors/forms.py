@@ -86,6 +86,8 @@ class CheckOptionsFormMixin(forms.Form):
     from ``clean()``. Returns the values checked.
     """
 
+    instance: Monitor  # set by the ModelForm this is mixed into
+
     # Write-only: never rendered back; empty on edit keeps the stored one.
     auth_password = forms.CharField(
         required=False,
@@ -104,13 +106,13 @@ class CheckOptionsFormMixin(forms.Form):
         for option in option_fields():
             if option.name in self.fields:
                 _bound(self.fields[option.name], option)
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         if instance.pk and instance.http_headers:
             # Shown masked; a masked value posted back keeps the stored one.
             self.initial["http_headers"] = headers_masked(instance.http_headers)
 
     def _clean_secrets(self, data: dict[str, Any]) -> None:
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         password: str | None = ""
         if not data.get("clear_auth_password"):
             # An empty password input means "keep", never "remove".
@@ -135,7 +137,7 @@ class CheckOptionsFormMixin(forms.Form):
         instance.auth_password = data.get("auth_password") or ""
 
     def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         self._clean_secrets(data)
         values = {
             name: data.get(name, getattr(instance, name, None))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -176,7 +177,7 @@ def target() -> Iterator[Target]:
 
 @pytest.fixture
 def make_monitor(project: Project, regions: list[Region]):
-    def make(**kwargs: object) -> Monitor:
+    def make(**kwargs: Any) -> Monitor:
         region_list = kwargs.pop("regions", regions)
         fields = {
             "project": project,
@@ -187,7 +188,7 @@ def make_monitor(project: Project, regions: list[Region]):
         }
         fields.update(kwargs)
         monitor = Monitor.objects.create(**fields)
-        monitor.regions.set(region_list)  # type: ignore[arg-type]
+        monitor.regions.set(region_list)
         return monitor
 
     return make

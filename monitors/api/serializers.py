@@ -134,7 +134,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             # Any of the caller's projects: a project where the role is too
             # low for the write is a 403 from the services, not "no such
             # project".
-            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField
+            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.

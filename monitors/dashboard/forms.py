@@ -91,7 +91,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.fields["timeout_seconds"].widget.attrs["step"] = "any"
         if self.instance.pk is None and not self.is_bound:
             regions = cast(forms.ModelMultipleChoiceField, self.fields["regions"])
-            self.initial.setdefault("regions", list(regions.queryset))  # type: ignore[arg-type]  # from the model field
+            self.initial.setdefault("regions", list(regions.queryset))
         # Options have model defaults: a post that leaves one out (or empty)
         # keeps the monitor's value rather than failing as "required".
         self._defaulted = [

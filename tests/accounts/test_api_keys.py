@@ -42,7 +42,9 @@ def test_it_shows_a_new_key_once_and_stores_only_its_hash(
     )
     assert created.status_code == 200
     assert "no-store" in created["Cache-Control"]
-    raw = KEY_RE.search(created.content.decode()).group(0)
+    found = KEY_RE.search(created.content.decode())
+    assert found is not None
+    raw = found.group(0)
     key = ApiKey.objects.get(user=owner)
     assert key.name == "deploy" and key.project is None and not key.read_only
     assert key.key_hash == hashlib.sha256(raw.encode()).hexdigest()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -42,13 +43,13 @@ def fast_retries(settings) -> None:
 
 @pytest.fixture
 def make_channel(project: Project):
-    def make(kind: str = "webhook", target: str = "", **kwargs: object) -> Channel:
+    def make(kind: str = "webhook", target: str = "", **kwargs: Any) -> Channel:
         kwargs.setdefault("name", f"{kind} channel")
         return channel_create(
-            project=kwargs.pop("project", project),  # type: ignore[arg-type]
+            project=kwargs.pop("project", project),
             kind=kind,
             target=target,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
     return make

@@ -38,6 +38,7 @@ class SMTPSink:
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope: Envelope):
+                assert isinstance(envelope.content, bytes)  # decode_data is off
                 sink.messages.append(email.message_from_bytes(envelope.content))
                 return "250 Message accepted"
 

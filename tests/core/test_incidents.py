@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -50,13 +51,13 @@ def round_(monitor, regions, clock: Clock, results) -> None:
 
 
 @pytest.fixture
-def events():
+def events() -> Iterator[list[tuple[str, int]]]:
     seen: list[tuple[str, int]] = []
 
-    def opened(sender, incident, **kw):
+    def opened(sender: object, incident: Incident, **kw: object) -> None:
         seen.append(("opened", incident.pk))
 
-    def resolved(sender, incident, **kw):
+    def resolved(sender: object, incident: Incident, **kw: object) -> None:
         seen.append(("resolved", incident.pk))
 
     incident_opened.connect(opened)
@@ -117,7 +118,8 @@ def test_it_resolves_after_recovery_threshold_ups_with_a_duration(
     incident = Incident.objects.get()
     assert incident.status == "resolved"
     assert incident.resolved_at is not None
-    assert incident.duration_seconds >= 3 * 60 - 1
+    duration = incident.duration_seconds
+    assert duration is not None and duration >= 3 * 60 - 1
     monitor.refresh_from_db()
     assert monitor.status == MonitorStatus.UP
     assert [e[0] for e in events] == ["opened", "resolved"]

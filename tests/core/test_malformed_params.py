@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -85,7 +86,7 @@ def world(owner: User, project: Project, make_monitor, regions):
     return {"monitor": monitor, "channel": channel, "project": project}
 
 
-def _get(client: Client, path: str, query: str = "", **extra: str):
+def _get(client: Client, path: str, query: str = "", **extra: Any):
     return client.get(path, QUERY_STRING=query, **extra)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
@@ -13,7 +15,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 
-def login(client: Client, username: str, password: str, **extra: str):
+def login(client: Client, username: str, password: str, **extra: Any):
     return client.post(
         reverse("login"), {"username": username, "password": password}, **extra
     )
