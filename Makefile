@@ -58,9 +58,12 @@ test: venv-dev services browser lint
 test-fast: venv-dev services
 	$(call pytest_nonempty,-m "not e2e and not browser")
 
+## ruff (lint, format check), then mypy (configured in pyproject.toml; needs
+## no database: the Django plugin only imports the test settings)
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: venv-dev services
 	$(BIN)/python bench/run.py

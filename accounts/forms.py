@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from monitors.models import Project
 from monitors.projects import projects_for
@@ -30,9 +30,10 @@ class ApiKeyForm(DescribedErrorsMixin, forms.Form):
         help_text="Read-only keys are refused every change (403).",
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects_for(user=user).order_by("name", "id")
+        project = cast(forms.ModelChoiceField, self.fields["project"])
+        project.queryset = projects_for(user=user).order_by("name", "id")
 
     def key_settings(self) -> dict[str, Any]:
         """The cleaned values as api_key_create() takes them."""

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from monitors.models import Project, Role
 from monitors.projects import projects_for
 from monitors.services import default_project_for
+from uptime.auth import signed_in_user
 
 from .models import ApiKey
 
@@ -36,7 +37,7 @@ def api_default_project(request: HttpRequest) -> Project:
     key = api_key_of(request)
     if key is not None and key.project is not None:
         return key.project
-    return default_project_for(request.user)
+    return default_project_for(signed_in_user(request))
 
 
 def api_create_project(request: HttpRequest, *, min_role: str, noun: str) -> Project:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -26,7 +26,7 @@ LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 def api_key_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     project: Project | None = None,
     read_only: bool = True,
@@ -72,7 +72,7 @@ def api_key_revoke(*, key: ApiKey) -> None:
         )
 
 
-def api_keys_revoke_all(*, user: AbstractBaseUser) -> int:
+def api_keys_revoke_all(*, user: User) -> int:
     """Revoke every key of the user, and the DRF token made for scripts.
 
     Called when a password changes because someone may have had it: all the

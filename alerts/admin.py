@@ -56,7 +56,8 @@ class ChannelForm(forms.ModelForm):
             self.initial["target"] = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional
+        data = self.cleaned_data
         # Here rather than at save, so that errors show by their fields.
         channel = self.instance if self.instance.pk else None
         project = channel.project if channel else data.get("project")
@@ -112,11 +113,11 @@ class ChannelAdmin(ProjectScopedAdmin):
     def shown_target(self, obj: Channel) -> str:
         return obj.masked_target
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         fixed = ("kind", "project") if obj is not None else ()
         return (*self.readonly_fields, *fixed)
 
-    def save_form(self, request, form, change: bool) -> Channel:  # type: ignore[no-untyped-def]
+    def save_form(self, request, form, change: bool) -> Channel:
         """Write through the channel services (the admin saves what this
         returns), so the admin keeps the API's and the dashboard's rules."""
         values = _settings(form.cleaned_data)
@@ -130,10 +131,10 @@ class ChannelAdmin(ProjectScopedAdmin):
             )
         return channel
 
-    def save_model(self, request, obj: Channel, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj: Channel, form, change: bool) -> None:
         pass  # save_form has saved it
 
-    def save_related(self, request, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_related(self, request, form, formsets, change: bool) -> None:
         # The monitors were set by the service; only inline formsets remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -179,5 +180,5 @@ class NotificationAdmin(ProjectScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Notification._meta.fields]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -51,9 +51,10 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
-        self.fields["monitors"].queryset = Monitor.objects.filter(
-            project=project
-        ).order_by("name", "id")
+        monitors = cast(forms.ModelMultipleChoiceField, self.fields["monitors"])
+        monitors.queryset = Monitor.objects.filter(project=project).order_by(
+            "name", "id"
+        )
         self.fields["secret"].required = False
         self.fields["reminder_minutes"].widget.attrs.update(
             min=1, max=REMINDER_MINUTES_MAX
@@ -72,4 +73,4 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             self.fields["secret"].help_text = "Leave empty to keep the current one."
         elif not self.is_bound:
             self.initial.setdefault("kind", ChannelKind.EMAIL)
-            self.initial.setdefault("monitors", list(self.fields["monitors"].queryset))
+            self.initial.setdefault("monitors", list(monitors.queryset))

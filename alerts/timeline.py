@@ -7,7 +7,7 @@ from monitors.timeline import TimelineEntry
 
 from .models import Event, Notification, NotificationStatus
 
-_EVENT_TITLES = {
+_EVENT_TITLES: dict[str, str] = {
     Event.INCIDENT_OPENED: "Down alert",
     Event.INCIDENT_RESOLVED: "Recovery alert",
     Event.INCIDENT_REMINDER: "Reminder",

@@ -172,7 +172,7 @@ def _estimate_ticks() -> int:
         return int(c.fetchone()[0])
 
 
-def timed(client, url: str, runs: int) -> tuple[float, float, int, int]:  # type: ignore[no-untyped-def]
+def timed(client, url: str, runs: int) -> tuple[float, float, int, int]:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+
+from uptime.auth import signed_in_user
 
 from . import members
 from .checks import option_names, shown_names
@@ -33,6 +35,9 @@ from .services import (
     monitor_update,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
+
 
 class NoCountPaginator(Paginator):
     """The tick table is huge: count at most CAP rows for the change list.
@@ -42,6 +47,7 @@ class NoCountPaginator(Paginator):
     """
 
     CAP = 10_000
+    object_list: QuerySet[Any]  # ModelAdmin pages over a queryset
 
     @cached_property
     def count(self) -> int:
@@ -116,13 +122,13 @@ class ProjectScopedAdmin(admin.ModelAdmin):
             return None
         return model._default_manager.filter(**{f"{paths[model]}__in": allowed})
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
         scoped = self._scoped(request, db_field.related_model)
         if scoped is not None:
             kwargs["queryset"] = scoped
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
         scoped = self._scoped(request, db_field.related_model)
         if scoped is not None:
             kwargs["queryset"] = scoped
@@ -165,7 +171,7 @@ class ProjectAdmin(ProjectScopedAdmin):
     raw_id_fields = ("owner",)
     inlines = (MembershipInline,)
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         # The owner of a saved project changes through roles, not here.
         return ("personal",) if obj is None else ("owner", "personal")
 
@@ -181,7 +187,7 @@ class ProjectAdmin(ProjectScopedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().delete_queryset(request, queryset.filter(personal=False))
 
-    def save_model(self, request, obj: Project, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj: Project, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
             Membership.objects.get_or_create(
@@ -219,7 +225,7 @@ class InvitationAdmin(ProjectScopedAdmin):
         # Invitations carry a link shown once: they are made in the dashboard.
         return False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
 
 
@@ -234,7 +240,7 @@ def pause_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor_pause(user=request.user, monitor=monitor)
+        monitor_pause(user=signed_in_user(request), monitor=monitor)
 
 
 @admin.action(description="Resume selected monitors")
@@ -242,7 +248,7 @@ def resume_monitors(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
     for monitor in modeladmin.writable(request, qs):
-        monitor_resume(user=request.user, monitor=monitor)
+        monitor_resume(user=signed_in_user(request), monitor=monitor)
 
 
 # The monitor's own settings (the check kinds' options follow, per kind).
@@ -281,7 +287,8 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
         fields = tuple(dict.fromkeys((*_GENERAL_FIELDS, *option_names())))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional
+        data = self.cleaned_data
         self.clean_check_options(data)
         return data
 
@@ -307,40 +314,41 @@ class MonitorAdmin(ProjectScopedAdmin):
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Monitor | None = None
-    ) -> tuple[tuple[str | None, dict[str, Any]], ...]:
+    ) -> _FieldsetSpec:
         # One section per check kind, from its declaration; read when shown,
         # so a kind added to the registry needs no change here.
         available = {*self.form.base_fields, *self.readonly_fields}
+        sections: list[tuple[str | None, _FieldOpts]] = [
+            (kind.label, {"fields": tuple(names)})
+            for kind, names in kind_sections(available)
+        ]
         return (
             (None, {"fields": _GENERAL_FIELDS}),
-            *(
-                (kind.label, {"fields": tuple(names)})
-                for kind, names in kind_sections(available)
-            ),
+            *sections,
             ("State", {"fields": _STATE_FIELDS}),
         )
 
     actions = (pause_monitors, resume_monitors)
 
     def delete_model(self, request: HttpRequest, obj: Monitor) -> None:
-        monitor_delete(user=request.user, monitor=obj)
+        monitor_delete(user=signed_in_user(request), monitor=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for monitor in self.writable(request, queryset):
-            monitor_delete(user=request.user, monitor=monitor)
+            monitor_delete(user=signed_in_user(request), monitor=monitor)
 
     def save_model(
         self, request: HttpRequest, obj: Monitor, form, change: bool
-    ) -> None:  # type: ignore[no-untyped-def]
+    ) -> None:
         values = monitor_form_values(form)
         if change:
-            monitor_update(user=request.user, monitor=obj, fields=values)
+            monitor_update(user=signed_in_user(request), monitor=obj, fields=values)
         else:
-            obj.pk = monitor_create(user=request.user, fields=values).pk
+            obj.pk = monitor_create(user=signed_in_user(request), fields=values).pk
         # The admin logs and redirects with ``obj``: make it the stored row.
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+    def save_related(self, request, form, formsets, change):
         # The services set the regions (a heartbeat keeps one); the form's
         # save_m2m() would write the posted ones back over them.
         for formset in formsets:
@@ -370,7 +378,7 @@ class TickAdmin(ProjectScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         names = [f.name for f in Tick._meta.fields if f.name != "details"]
         return [*names, "evidence"]
 

@@ -86,6 +86,8 @@ class CheckOptionsFormMixin(forms.Form):
     from ``clean()``. Returns the values checked.
     """
 
+    instance: Monitor  # set by the ModelForm this is mixed into
+
     # Write-only: never rendered back; empty on edit keeps the stored one.
     auth_password = forms.CharField(
         required=False,
@@ -104,20 +106,20 @@ class CheckOptionsFormMixin(forms.Form):
         for option in option_fields():
             if option.name in self.fields:
                 _bound(self.fields[option.name], option)
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         if instance.pk and instance.http_headers:
             # Shown masked; a masked value posted back keeps the stored one.
             self.initial["http_headers"] = headers_masked(instance.http_headers)
 
     def _clean_secrets(self, data: dict[str, Any]) -> None:
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         password: str | None = ""
         if not data.get("clear_auth_password"):
             # An empty password input means "keep", never "remove".
             password = data.get("auth_password") or None
         # The textarea is always posted (empty means no headers); a post
         # without it at all (a script, an older page) keeps them.
-        posted = "http_headers" in self.data  # type: ignore[attr-defined]
+        posted = "http_headers" in self.data
         headers = (data.get("http_headers") or {}) if posted else None
         try:
             data.update(
@@ -129,13 +131,13 @@ class CheckOptionsFormMixin(forms.Form):
                 )
             )
         except ValueError as exc:
-            self.add_error("http_headers", str(exc))  # type: ignore[attr-defined]
+            self.add_error("http_headers", str(exc))
         # Set it here too: construct_instance() skips a field with a default
         # that the POST left out, which an empty password input always is.
         instance.auth_password = data.get("auth_password") or ""
 
     def clean_check_options(self, data: dict[str, Any]) -> dict[str, Any]:
-        instance = self.instance  # type: ignore[attr-defined]
+        instance = self.instance
         self._clean_secrets(data)
         values = {
             name: data.get(name, getattr(instance, name, None))
@@ -145,10 +147,10 @@ class CheckOptionsFormMixin(forms.Form):
             values, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
         )
         for name, message in errors.items():
-            if name not in self.errors:  # type: ignore[attr-defined]
-                target = name if name in self.fields else None  # type: ignore[attr-defined]
-                self.add_error(target, message)  # type: ignore[attr-defined]
+            if name not in self.errors:
+                target = name if name in self.fields else None
+                self.add_error(target, message)
         for name, value in cleaned.items():
-            if name not in self.errors:  # type: ignore[attr-defined]
+            if name not in self.errors:
                 data[name] = value
         return values

@@ -103,14 +103,12 @@ def pipeline_status() -> PipelineStatus:
     now = time.time()
     status = PipelineStatus(ok=True)
     regions = list(Region.objects.filter(active=True).order_by("code"))
-    shortest = dict(
-        Monitor.regions.through.objects.filter(
-            region__active=True, monitor__enabled=True
-        )
-        .values("region__code")
-        .annotate(interval=Min("monitor__interval_seconds"))
-        .values_list("region__code", "interval")
-    )
+    shortest: dict[str, int] = {
+        row["regions__code"]: row["shortest"]
+        for row in Monitor.objects.filter(enabled=True, regions__active=True)
+        .values("regions__code")
+        .annotate(shortest=Min("interval_seconds"))
+    }
     try:
         stamps = metrics.stamps([DISPATCH, *(_region_stamp(r.code) for r in regions)])
         status.queues = queue_depths([r.code for r in regions])

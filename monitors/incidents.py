@@ -72,7 +72,7 @@ def _recent_ticks(
 
 def _streak_start(rows: list[TickRow]) -> datetime:
     """When the current run of DOWN ticks began (rows newest first)."""
-    start = rows[0]["checked_at"]
+    start: datetime = rows[0]["checked_at"]
     for row in rows:
         if row["status"] != TickStatus.DOWN:
             break

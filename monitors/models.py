@@ -54,6 +54,9 @@ class Project(models.Model):
         default=False, help_text="Show URLs and error text on the public status page."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not a column: the viewer's role, set on the projects a dashboard page
+    # shows (uptime.pages.page_projects).
+    role: str
 
     class Meta:
         ordering = ("name", "id")
@@ -68,7 +71,7 @@ class Project(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         if not self.slug:
             base = slugify(self.name)[:40] or "project"
             self.slug = f"{base}-{secrets.token_hex(3)}"
@@ -88,6 +91,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
+    # Not a column: whether the viewer may change this membership, set by the
+    # project settings page.
+    manageable: bool
 
     class Meta:
         # The table Django made for the plain many-to-many, kept as it was.
@@ -330,6 +336,8 @@ class Monitor(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Not a column: the viewer's role, set by the dashboard's monitor pages.
+    role: str
 
     class Meta:
         ordering = ("name", "id")
@@ -345,7 +353,7 @@ class Monitor(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         if self.kind == MonitorKind.HEARTBEAT and not self.heartbeat_key:
             self.heartbeat_key = _token()
             if kwargs.get("update_fields") is not None:

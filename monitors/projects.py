@@ -60,10 +60,10 @@ def projects_for(*, user: Any, min_role: str = Role.VIEWER) -> QuerySet[Project]
 def project_require(*, user: Any, project: Project | int, min_role: str) -> str:
     """The user's role, or PermissionDenied when it is below ``min_role``."""
     role = project_role(user=user, project=project)
-    if not role_at_least(role, min_role):
+    if role is None or not role_at_least(role, min_role):
         needed = Role(min_role).label.lower()
         raise PermissionDenied(f"This needs the {needed} role in the project.")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def role_can_manage(*, actor_role: str | None, role: str) -> bool:

@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from .checks.options import url_host
 from .models import Monitor, MonitorKind, Project
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _RegionCount(TypedDict):
+        n_regions: int
+
+    CountedMonitor = WithAnnotations[Monitor, _RegionCount]
 
 
 class QuotaExceeded(ValidationError):
@@ -29,8 +38,8 @@ def _per_minute(interval_seconds: int, regions: int) -> float:
     return regions * 60 / max(interval_seconds, 1)
 
 
-def _rates(monitors: Iterable[Monitor]) -> float:
-    return sum(_per_minute(m.interval_seconds, m.n_regions) for m in monitors)  # type: ignore[attr-defined]
+def _rates(monitors: Iterable[CountedMonitor]) -> float:
+    return sum(_per_minute(m.interval_seconds, m.n_regions) for m in monitors)
 
 
 def monitor_host(kind: str, url: str) -> str:
@@ -38,7 +47,9 @@ def monitor_host(kind: str, url: str) -> str:
     return url_host(url) if kind in (MonitorKind.HTTP, MonitorKind.TCP) else ""
 
 
-def _others(monitor: Monitor | None):  # type: ignore[no-untyped-def]
+def _others(
+    monitor: Monitor | None,
+) -> QuerySet[CountedMonitor]:
     queryset = Monitor.objects.filter(enabled=True).annotate(n_regions=Count("regions"))
     return queryset.exclude(pk=monitor.pk) if monitor is not None else queryset
 

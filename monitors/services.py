@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import (
     DatabaseError,
     InterfaceError,
@@ -47,9 +47,7 @@ from .signals import (
 log = logging.getLogger(__name__)
 
 
-def project_create(
-    *, owner: AbstractBaseUser, name: str, personal: bool = False
-) -> Project:
+def project_create(*, owner: User, name: str, personal: bool = False) -> Project:
     """A new project with its creator as its (first) owner."""
     with transaction.atomic():
         project = Project.objects.create(
@@ -59,13 +57,13 @@ def project_create(
     return project
 
 
-def project_create_default(*, user: AbstractBaseUser) -> Project:
+def project_create_default(*, user: User) -> Project:
     return project_create(
         owner=user, name=f"{user.get_username()}'s project", personal=True
     )
 
 
-def default_project_for(user: AbstractBaseUser) -> Project:
+def default_project_for(user: User) -> Project:
     """The user's personal project: where their monitors go by default.
 
     Never another project they joined: whoever invited them must not receive
@@ -113,15 +111,13 @@ _STATE_FIELDS = frozenset(
 )
 
 
-def _is_operator(user: AbstractBaseUser) -> bool:
+def _is_operator(user: User) -> bool:
     """The install's operator: a superuser, who runs the Django admin for
     every project. Other staff act through their roles like anyone else."""
     return bool(getattr(user, "is_superuser", False))
 
 
-def _quota_check(
-    *, user: AbstractBaseUser, monitor: Monitor, regions: int, enabled: bool
-) -> None:
+def _quota_check(*, user: User, monitor: Monitor, regions: int, enabled: bool) -> None:
     """Hold a tenant's save of ``monitor`` (its new settings, not yet saved)
     to the quotas; the project row is locked first, so two saves at once
     cannot both pass a limit one of them reaches."""
@@ -139,7 +135,7 @@ def _quota_check(
     )
 
 
-def _require_member(*, user: AbstractBaseUser, project: Project) -> None:
+def _require_member(*, user: User, project: Project) -> None:
     """Only the project's members (the member role or above) write its
     monitors; a viewer's write is a PermissionDenied. The operator (a
     superuser, in the admin) is not a member of every project and may."""
@@ -206,7 +202,7 @@ def _locked(monitor: Monitor) -> Monitor:
 
 def monitor_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     fields: Mapping[str, Any],
     project: Project | None = None,
 ) -> Monitor:
@@ -248,7 +244,7 @@ def monitor_create(
 
 
 def monitor_update(
-    *, user: AbstractBaseUser, monitor: Monitor, fields: Mapping[str, Any]
+    *, user: User, monitor: Monitor, fields: Mapping[str, Any]
 ) -> Monitor:
     """Write validated settings; returns the saved monitor.
 
@@ -294,7 +290,7 @@ def monitor_update(
     return stored
 
 
-def monitor_pause(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+def monitor_pause(*, user: User, monitor: Monitor) -> Monitor:
     """Stop checking (and so alerting): enabled off, status ``paused``."""
     with transaction.atomic():
         stored = _locked(monitor)
@@ -303,7 +299,7 @@ def monitor_pause(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
     return stored
 
 
-def monitor_resume(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
+def monitor_resume(*, user: User, monitor: Monitor) -> Monitor:
     """Check again from now: enabled on, status ``pending`` until a result."""
     with transaction.atomic():
         stored = _locked(monitor)
@@ -312,7 +308,7 @@ def monitor_resume(*, user: AbstractBaseUser, monitor: Monitor) -> Monitor:
     return stored
 
 
-def monitor_delete(*, user: AbstractBaseUser, monitor: Monitor) -> None:
+def monitor_delete(*, user: User, monitor: Monitor) -> None:
     """Delete a monitor and its history, safely while its checks are running.
 
     Django deletes the ticks first, then the monitor; a batch storing a tick

@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -41,7 +42,7 @@ def no_dns_beyond_this_machine() -> Iterator[None]:
     real = socket.getaddrinfo
     local = _hosts_file_names()
 
-    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
         name = host.decode() if isinstance(host, bytes) else host
         if name is None or name.lower().rstrip(".") in local:
             return real(host, port, family, type, proto, flags)
@@ -80,13 +81,13 @@ def _processes_only_in_e2e_tests(request: pytest.FixtureRequest) -> Iterator[Non
 
 
 @pytest.fixture
-def regions(db) -> list[Region]:  # type: ignore[no-untyped-def]
+def regions(db) -> list[Region]:
     regions_sync()
     return list(Region.objects.filter(active=True).order_by("code"))
 
 
 @pytest.fixture
-def owner(db) -> User:  # type: ignore[no-untyped-def]
+def owner(db) -> User:
     return User.objects.create_user("alice", "alice@example.com", "pw-alice-123!")
 
 
@@ -103,7 +104,7 @@ def teammate(project: Project) -> User:
 
 
 @pytest.fixture
-def make_member(project: Project):  # type: ignore[no-untyped-def]
+def make_member(project: Project):
     """A user with ``role`` in the owner's project (as if they had accepted)."""
 
     def make(role: str, name: str | None = None) -> User:
@@ -118,7 +119,7 @@ def make_member(project: Project):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def outsider(db) -> User:  # type: ignore[no-untyped-def]
+def outsider(db) -> User:
     return User.objects.create_user("mallory", "mallory@example.com", "pw-mal-123!")
 
 
@@ -162,7 +163,7 @@ def outsider_api(outsider: User) -> APIClient:
 
 
 @pytest.fixture
-def allow_private(settings) -> None:  # type: ignore[no-untyped-def]
+def allow_private(settings) -> None:
     """Checks may reach loopback targets (the default install refuses them)."""
     settings.UPTIME_ALLOW_PRIVATE_TARGETS = True
 
@@ -175,8 +176,8 @@ def target() -> Iterator[Target]:
 
 
 @pytest.fixture
-def make_monitor(project: Project, regions: list[Region]):  # type: ignore[no-untyped-def]
-    def make(**kwargs: object) -> Monitor:
+def make_monitor(project: Project, regions: list[Region]):
+    def make(**kwargs: Any) -> Monitor:
         region_list = kwargs.pop("regions", regions)
         fields = {
             "project": project,
@@ -187,7 +188,7 @@ def make_monitor(project: Project, regions: list[Region]):  # type: ignore[no-un
         }
         fields.update(kwargs)
         monitor = Monitor.objects.create(**fields)
-        monitor.regions.set(region_list)  # type: ignore[arg-type]
+        monitor.regions.set(region_list)
         return monitor
 
     return make

@@ -187,7 +187,7 @@ def dispatcher_loop(every: float = 0.2) -> Iterator[None]:
         thread.join(10)
 
 
-def wait_for(predicate, timeout: float = 30.0, every: float = 0.1):  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 30.0, every: float = 0.1):
     """Poll until ``predicate()`` is truthy; return its value or fail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -157,7 +157,10 @@ def smtp_reply_is_permanent(code: int) -> bool:
 
 def retry_after_seconds(headers: Mapping[str, Any] | Any) -> float | None:
     """A ``Retry-After`` given in seconds; None when absent or a date."""
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
     try:
-        return float(headers.get("Retry-After"))
+        return float(raw)
     except (TypeError, ValueError):
         return None

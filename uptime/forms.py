@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 
+if TYPE_CHECKING:
+    from django.forms import BaseForm as _FormBase
+else:
+    _FormBase = object  # a mixin: the form it is mixed into comes later
 
-class DescribedErrorsMixin:
+
+class DescribedErrorsMixin(_FormBase):
     """Tie each field's error list to its input for screen readers, and show
     a service's errors on the form.
 
@@ -14,22 +21,22 @@ class DescribedErrorsMixin:
     """
 
     def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
+        super().full_clean()
         self._describe_errors()
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """Show a service's ``ValidationError({field: messages})`` by field;
         errors about fields the form does not have go on top of the form."""
         for field, messages in exc.message_dict.items():
-            known = field in self.fields  # type: ignore[attr-defined]
-            self.add_error(field if known else None, messages)  # type: ignore[attr-defined]
+            known = field in self.fields
+            self.add_error(field if known else None, messages)
         self._describe_errors()
 
     def _describe_errors(self) -> None:
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name not in self.fields:  # type: ignore[attr-defined]
+        for name in self.errors:
+            if name not in self.fields:
                 continue
-            bound = self[name]  # type: ignore[index]
+            bound = self[name]
             ids = [f"{bound.auto_id}_error"]
             if bound.help_text:
                 ids.append(f"{bound.auto_id}_helptext")

@@ -99,7 +99,7 @@ class Recorder:
 
 def counters(name: str) -> dict[Labels, float]:
     """A shared counter's values by label set."""
-    raw = client().hgetall(f"{PREFIX}:{name}")
+    raw: dict[bytes, bytes] = client().hgetall(f"{PREFIX}:{name}")  # type: ignore[assignment]  # the sync client returns the dict itself
     return {_labels(k.decode()): float(v) for k, v in raw.items()}
 
 

@@ -12,6 +12,8 @@ from monitors.models import Membership, Project, Role
 from monitors.projects import role_flags
 from monitors.services import default_project_for
 
+from .auth import signed_in_user
+
 # The session key of the project the user is looking at.
 SESSION_PROJECT = "dashboard_project_id"
 
@@ -22,13 +24,15 @@ def page_projects(request: HttpRequest) -> tuple[list[Project], Project]:
     Each project carries the user's ``role`` in it. Until the user picks one,
     they look at their personal project.
     """
-    memberships = Membership.objects.filter(user=request.user).select_related("project")
+    memberships = Membership.objects.filter(
+        user=signed_in_user(request)
+    ).select_related("project")
     projects = []
     for membership in memberships:
         membership.project.role = membership.role
         projects.append(membership.project)
     if not projects:
-        personal = default_project_for(request.user)
+        personal = default_project_for(signed_in_user(request))
         personal.role = Role.OWNER
         projects = [personal]
     projects.sort(key=lambda p: (p.name, p.pk))

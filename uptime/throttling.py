@@ -22,7 +22,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from rest_framework.authentication import (
     TokenAuthentication,
@@ -34,7 +34,7 @@ from rest_framework.throttling import BaseThrottle
 
 from .env import parse_rate
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 log = logging.getLogger(__name__)
 
 
@@ -45,7 +45,8 @@ def client_address(request: HttpRequest) -> str:
     An IPv6 client gets its whole /64, which one host usually holds: single
     addresses inside it cost nothing to change.
     """
-    ident = BaseThrottle().get_ident(request)
+    # get_ident reads only request.META, which a Django request has too.
+    ident = BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # typed for DRF's Request
     try:
         ip = ipaddress.ip_address(ident)
     except ValueError:
@@ -142,7 +143,7 @@ def limit_posts(
     limit: Limit,
     *,
     fields: Iterable[str] = (),
-    count: Callable[[HttpRequest, HttpResponse], bool] | None = None,
+    count: Callable[[HttpRequest, HttpResponseBase], bool] | None = None,
 ) -> Callable[[View], View]:
     """Limit a page's POSTs per client address and per value of ``fields``
     (a user name, an email address: many addresses aiming at one account
@@ -156,7 +157,9 @@ def limit_posts(
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             if request.method != "POST":
                 return view(request, *args, **kwargs)
             idents = _idents(request, fields)
@@ -173,7 +176,7 @@ def limit_posts(
     return decorate
 
 
-def _login_failed(request: HttpRequest, response: HttpResponse) -> bool:
+def _login_failed(request: HttpRequest, response: HttpResponseBase) -> bool:
     # A failed login shows the form again; a CSRF refusal (403) is no guess.
     return response.status_code == 200 and not request.user.is_authenticated
 

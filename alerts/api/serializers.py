@@ -46,8 +46,8 @@ class ChannelSerializer(ModelSerializer):
         if request is not None and request.user.is_authenticated:
             # Any of the caller's projects; the view answers 403 when the
             # role is too low, rather than pretending the project is unknown.
-            self.fields["project"].queryset = api_projects(request)
-            self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(
+            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+            self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(  # type: ignore[attr-defined]  # a ManyRelatedField (a cast trips drf-stubs)
                 project__in=api_projects(request)
             )
 

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_create_project, api_projects
@@ -74,10 +75,12 @@ class ChannelViewSet(viewsets.ModelViewSet):
             body["secret"] = channel.secret
         return Response(body, status=status.HTTP_201_CREATED)
 
-    def perform_update(self, serializer: ChannelSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Channel]) -> None:
+        channel = serializer.instance
+        assert channel is not None  # an update's serializer has its instance
         with _service_errors():
             serializer.instance = channel_update(
-                channel=serializer.instance, **serializer.validated_data
+                channel=channel, **serializer.validated_data
             )
 
     def perform_destroy(self, instance: Channel) -> None:

@@ -21,11 +21,12 @@ import base64
 import binascii
 import random
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from monitors.models import Monitor, Project
@@ -93,7 +94,7 @@ def _stored(channel: Channel | None) -> dict[str, Any]:
     """The settings a change is merged into: the channel's, or the defaults."""
     if channel is None:
         values = {
-            name: Channel._meta.get_field(name).get_default()
+            name: cast(Field, Channel._meta.get_field(name)).get_default()
             for name in CHANNEL_SETTINGS
             if name != "monitors"
         }

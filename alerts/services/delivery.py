@@ -154,16 +154,16 @@ def notification_deliver(
     give_up_at = notification.give_up_at or done
     if not error.permanent and done + timedelta(seconds=delay) <= give_up_at:
         due = done + timedelta(seconds=delay)
-        countdown = delay if delay <= MAX_COUNTDOWN_SECONDS else None
+        retry_in = delay if delay <= MAX_COUNTDOWN_SECONDS else None
         updated = mine.update(
             last_error=message,
             next_attempt_at=due,
             locked_until=None,
             # Longer waits have no task in flight: the sweeper sends them.
-            enqueued_at=due if countdown is not None else None,
+            enqueued_at=due if retry_in is not None else None,
         )
-        if updated and countdown is not None:
-            enqueue([notification_id], countdown)
+        if updated and retry_in is not None:
+            enqueue([notification_id], retry_in)
         log.info(
             "notification %s attempt %s failed (%s); retry in %.0f s",
             notification_id,

@@ -38,7 +38,7 @@ def enqueue_deliveries(ids: Sequence[int], countdown: float | None = None) -> No
     from ..tasks import deliver
 
     for pk in ids:
-        deliver.apply_async(args=(pk,), countdown=countdown)
+        deliver.apply_async(args=(pk,), countdown=countdown)  # type: ignore[arg-type]  # None: no delay; celery-types says float
 
 
 def _write(

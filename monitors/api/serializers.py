@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.db.models import Field
 from rest_framework import serializers
 
 from accounts.scope import api_create_project, api_projects
@@ -31,10 +32,10 @@ class RegionSerializer(serializers.ModelSerializer):
 class QuorumField(serializers.IntegerField):
     """Writes the stored value (null = majority); reads the effective one."""
 
-    def get_attribute(self, instance: Monitor) -> Monitor:
+    def get_attribute(self, instance: Monitor) -> Monitor:  # type: ignore[override]  # the whole monitor, for to_representation
         return instance
 
-    def to_representation(self, monitor: Monitor) -> int:  # type: ignore[override]
+    def to_representation(self, monitor: Monitor) -> int:  # type: ignore[override]  # given the monitor by get_attribute
         return monitor.effective_quorum(len(monitor.regions.all()))
 
 
@@ -127,7 +128,7 @@ class MonitorSerializer(ModelSerializer):
             # Any of the caller's projects: a project where the role is too
             # low for the write is a 403 from the services, not "no such
             # project".
-            self.fields["project"].queryset = api_projects(request)
+            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.
@@ -182,7 +183,7 @@ class MonitorSerializer(ModelSerializer):
             else (
                 getattr(instance, name)
                 if instance is not None
-                else Monitor._meta.get_field(name).get_default()
+                else cast(Field, Monitor._meta.get_field(name)).get_default()
             )
             for name in check_fields()
         }
@@ -265,11 +266,13 @@ class MonitorSerializer(ModelSerializer):
 
 
 class TickSerializer(serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    region: serializers.SlugRelatedField[Region] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Tick
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "region",
             "scheduled_at",

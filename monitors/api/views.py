@@ -13,9 +13,11 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_projects
+from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
 from ..models import Incident, Monitor, Project, Region, Role, Tick
@@ -66,7 +68,8 @@ class TickPagination(CursorPagination):
             cursor = super().decode_cursor(request)
             if cursor is None or cursor.position is None:
                 return cursor
-            if _as_utc(cursor.position) is not None:
+            # A string here, whatever drf-stubs say.
+            if _as_utc(str(cursor.position)) is not None:
                 return cursor
         except NotFound:
             pass
@@ -112,27 +115,29 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def project_of(self, monitor: Monitor) -> Project:
         return monitor.project
 
-    def perform_create(self, serializer: MonitorSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Monitor]) -> None:
         try:
             serializer.instance = monitor_create(
-                user=self.request.user,
+                user=signed_in_user(self.request),
                 fields=serializer.validated_data,
             )
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None
 
-    def perform_update(self, serializer: MonitorSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Monitor]) -> None:
+        monitor = serializer.instance
+        assert monitor is not None  # an update's serializer has its instance
         try:
             serializer.instance = monitor_update(
-                user=self.request.user,
-                monitor=serializer.instance,
+                user=signed_in_user(self.request),
+                monitor=monitor,
                 fields=serializer.validated_data,
             )
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None
 
     def perform_destroy(self, instance: Monitor) -> None:
-        monitor_delete(user=self.request.user, monitor=instance)
+        monitor_delete(user=signed_in_user(self.request), monitor=instance)
 
     @action(detail=True, methods=["get"])
     def ticks(self, request: Request, pk: str | None = None) -> Response:

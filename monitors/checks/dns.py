@@ -39,14 +39,14 @@ def _record_text(rdtype: str, rdata: Any) -> str:
     if rdtype in ("A", "AAAA"):
         return str(rdata.address)
     if rdtype in ("CNAME", "NS"):
-        return rdata.target.to_text(omit_final_dot=True).lower()
+        return str(rdata.target.to_text(omit_final_dot=True)).lower()
     if rdtype == "MX":
         exchange = rdata.exchange.to_text(omit_final_dot=True).lower()
         return f"{rdata.preference} {exchange}"
     if rdtype == "TXT":
         # Shown with invalid bytes escaped (\xff), NUL as \x00.
         return sanitize.clean_text(b"".join(rdata.strings))
-    return rdata.to_text()
+    return str(rdata.to_text())
 
 
 def _matches(rdtype: str, expected: str, records: list[str]) -> bool:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -99,7 +99,8 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.fields["region_quorum"].widget.attrs["min"] = 1
         self.fields["timeout_seconds"].widget = SecondsInput(attrs={"step": "any"})
         if self.instance.pk is None and not self.is_bound:
-            self.initial.setdefault("regions", list(self.fields["regions"].queryset))
+            regions = cast(forms.ModelMultipleChoiceField, self.fields["regions"])
+            self.initial.setdefault("regions", list(regions.queryset))
         # Options have model defaults: a post that leaves one out (or empty)
         # keeps the monitor's value rather than failing as "required".
         self._defaulted = [
@@ -142,7 +143,8 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.clean_check_options(data)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()  # returns self.cleaned_data, typed as optional
+        data = self.cleaned_data
         regions = data.get("regions")
         errors = monitor_settings_errors(
             interval_seconds=data.get("interval_seconds"),
@@ -207,7 +209,7 @@ class InviteForm(DescribedErrorsMixin, forms.Form):
     def __init__(self, *args: Any, actor_role: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Offer only the roles this inviter may grant.
-        self.fields["role"].choices = [
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
             (value, label)
             for value, label in Role.choices
             if role_can_manage(actor_role=actor_role, role=value)

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from uptime.auth import signed_in_user
 from uptime.pages import SESSION_PROJECT, page_projects, render_page
 
 from .. import members as member_services
@@ -52,7 +53,9 @@ def project_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "A project needs a name.")
         return redirect("dashboard:project")
-    project = project_create_service(owner=request.user, name=form.cleaned_data["name"])
+    project = project_create_service(
+        owner=signed_in_user(request), name=form.cleaned_data["name"]
+    )
     request.session[SESSION_PROJECT] = project.pk
     messages.success(request, f"Project “{project.name}” created.")
     return redirect("dashboard:overview")
@@ -297,7 +300,9 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
             {"wrong_account": True},
             status=403,
         )
-    is_member = invitation.project.memberships.filter(user=request.user).exists()
+    is_member = invitation.project.memberships.filter(
+        user=signed_in_user(request)
+    ).exists()
     if request.method == "POST" and not is_member:
         try:
             member_services.invitation_accept(invitation=invitation, user=request.user)

@@ -129,17 +129,17 @@ def response_chart(chart: Chart, width: int = 720, height: int = 260) -> SafeStr
         for which, dash in ((1, ""), (2, ' stroke-dasharray="5 4"')):
             # Gaps (no checks, or only failed ones) break the line.
             runs: list[list[str]] = [[]]
-            for point in series.points:
-                value = point[which]
-                if value is None:
+            for moment, p50, p95 in series.points:
+                ms = p50 if which == 1 else p95
+                if ms is None:
                     if runs[-1]:
                         runs.append([])
                     continue
-                runs[-1].append(f"{x_of(point[0])},{y_of(value)}")
+                runs[-1].append(f"{x_of(moment)},{y_of(ms)}")
             for run in runs:
                 if len(run) == 1:
-                    x, y = run[0].split(",")
-                    parts.append(f'<circle cx="{x}" cy="{y}" r="2" fill="{colour}"/>')
+                    cx, cy = run[0].split(",")
+                    parts.append(f'<circle cx="{cx}" cy="{cy}" r="2" fill="{colour}"/>')
                 elif run:
                     parts.append(
                         f'<polyline fill="none" stroke="{colour}" stroke-width="2"'

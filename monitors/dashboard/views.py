@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
+from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
 from uptime.throttling import limit_signups
 
@@ -231,7 +232,9 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             monitor = services.monitor_create(
-                user=request.user, project=projects[1], fields=monitor_form_values(form)
+                user=signed_in_user(request),
+                project=projects[1],
+                fields=monitor_form_values(form),
             )
         except QuotaExceeded as exc:
             form.add_error(None, exc)
@@ -256,7 +259,9 @@ def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             monitor = services.monitor_update(
-                user=request.user, monitor=monitor, fields=monitor_form_values(form)
+                user=signed_in_user(request),
+                monitor=monitor,
+                fields=monitor_form_values(form),
             )
         except QuotaExceeded as exc:
             form.add_error(None, exc)
@@ -276,7 +281,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk, Role.MEMBER)
     if request.method == "POST":
         name = monitor.name
-        services.monitor_delete(user=request.user, monitor=monitor)
+        services.monitor_delete(user=signed_in_user(request), monitor=monitor)
         messages.success(request, f"Monitor “{name}” deleted.")
         return redirect("dashboard:overview")
     return render_page(request, "dashboard/monitor_delete.html", {"monitor": monitor})
@@ -286,7 +291,7 @@ def monitor_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = services.monitor_pause(
-        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
+        user=signed_in_user(request), monitor=_own_monitor(request, pk, Role.MEMBER)
     )
     messages.success(request, "Monitor paused: no checks and no alerts until resumed.")
     return redirect(monitor)
@@ -296,7 +301,7 @@ def monitor_pause(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def monitor_resume(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = services.monitor_resume(
-        user=request.user, monitor=_own_monitor(request, pk, Role.MEMBER)
+        user=signed_in_user(request), monitor=_own_monitor(request, pk, Role.MEMBER)
     )
     messages.success(request, "Monitor resumed; checking now.")
     return redirect(monitor)

@@ -42,7 +42,9 @@ def test_it_shows_a_new_key_once_and_stores_only_its_hash(
     )
     assert created.status_code == 200
     assert "no-store" in created["Cache-Control"]
-    raw = KEY_RE.search(created.content.decode()).group(0)
+    found = KEY_RE.search(created.content.decode())
+    assert found is not None
+    raw = found.group(0)
     key = ApiKey.objects.get(user=owner)
     assert key.name == "deploy" and key.project is None and not key.read_only
     assert key.key_hash == hashlib.sha256(raw.encode()).hexdigest()
@@ -90,14 +92,14 @@ def test_it_answers_404_to_revoking_someone_elses_key(
     assert key.revoked_at is None
 
 
-def test_it_refuses_an_unknown_bearer_key(db) -> None:  # type: ignore[no-untyped-def]
+def test_it_refuses_an_unknown_bearer_key(db) -> None:
     assert bearer("upk_not-a-real-key").get("/api/monitors/").status_code == 401
     assert bearer("nonsense").get("/api/monitors/").status_code == 401
 
 
 def test_a_read_only_key_reads_but_gets_403_on_every_change(
     owner: User, make_monitor
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monitor = make_monitor()
     _key, raw = api_key_create(user=owner, name="grafana", read_only=True)
     for client in (bearer(raw), bearer(raw, "Token")):
@@ -132,7 +134,7 @@ def test_a_project_key_sees_and_changes_only_its_project(
     owner: User,
     project: Project,
     second_project: Project,
-    make_monitor,  # type: ignore[no-untyped-def]
+    make_monitor,
     regions: list[Region],
 ) -> None:
     first = make_monitor(name="First")

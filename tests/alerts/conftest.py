@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -15,7 +16,7 @@ from tests.alerts.servers import Receiver, SMTPSink
 
 
 @pytest.fixture
-def smtp(settings) -> Iterator[SMTPSink]:  # type: ignore[no-untyped-def]
+def smtp(settings) -> Iterator[SMTPSink]:
     sink = SMTPSink()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
@@ -35,26 +36,26 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def fast_retries(settings) -> None:  # type: ignore[no-untyped-def]
+def fast_retries(settings) -> None:
     settings.ALERTS_RETRY_BASE_SECONDS = 1
     settings.ALERTS_RETRY_MAX_DELAY_SECONDS = 8
 
 
 @pytest.fixture
-def make_channel(project: Project):  # type: ignore[no-untyped-def]
-    def make(kind: str = "webhook", target: str = "", **kwargs: object) -> Channel:
+def make_channel(project: Project):
+    def make(kind: str = "webhook", target: str = "", **kwargs: Any) -> Channel:
         kwargs.setdefault("name", f"{kind} channel")
         return channel_create(
-            project=kwargs.pop("project", project),  # type: ignore[arg-type]
+            project=kwargs.pop("project", project),
             kind=kind,
             target=target,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
     return make
 
 
-def record(monitor: Monitor, region: Region, status: str, at=None) -> None:  # type: ignore[no-untyped-def]
+def record(monitor: Monitor, region: Region, status: str, at=None) -> None:
     """One tick through the real path: ticks_record runs the incident machine."""
     at = at or timezone.now()
     result = (
@@ -75,7 +76,7 @@ def record(monitor: Monitor, region: Region, status: str, at=None) -> None:  # t
 
 
 @pytest.fixture
-def open_incident(make_monitor, regions):  # type: ignore[no-untyped-def]
+def open_incident(make_monitor, regions):
     """Open (and optionally resolve) a real incident on a one-region monitor."""
 
     def make(monitor: Monitor | None = None) -> Incident:
@@ -89,7 +90,7 @@ def open_incident(make_monitor, regions):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def incident(make_monitor, open_incident):  # type: ignore[no-untyped-def]
+def incident(make_monitor, open_incident):
     """An open incident of a monitor checked from one region."""
     monitor = make_monitor(name="Shop", url="https://shop.example", failure_threshold=1)
     monitor.regions.set(monitor.regions.all()[:1])

@@ -9,7 +9,7 @@ from alerts.services import incident_payload
 from alerts.transports import REGISTRY
 
 
-def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notification:  # type: ignore[no-untyped-def]
+def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notification:
     return Notification.objects.create(
         channel=channel,
         incident=incident,
@@ -20,5 +20,5 @@ def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notifica
     )
 
 
-def notify(channel, notification) -> None:  # type: ignore[no-untyped-def]
+def notify(channel, notification) -> None:
     REGISTRY[channel.kind](channel).notify(notification)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, owner):  # type: ignore[no-untyped-def]
+def admin_client(client, owner):
     User.objects.filter(pk=owner.pk).update(is_staff=True, is_superuser=True)
     client.force_login(owner)
     return client

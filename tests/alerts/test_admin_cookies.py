@@ -33,7 +33,7 @@ def readable_forms(value: str) -> list[str]:
     return forms
 
 
-def cookie_text(responses: list) -> str:  # type: ignore[type-arg]
+def cookie_text(responses: list) -> str:
     texts = []
     for response in responses:
         jar: SimpleCookie = response.cookies
@@ -42,7 +42,7 @@ def cookie_text(responses: list) -> str:  # type: ignore[type-arg]
     return "\n".join(texts)
 
 
-def walk(client: Client, method: str, url: str, data: dict | None = None) -> list:  # type: ignore[type-arg]
+def walk(client: Client, method: str, url: str, data: dict | None = None) -> list:
     """A request and the redirects after it, each response kept."""
     responses = [getattr(client, method)(url, data or {})]
     while responses[-1].status_code in (301, 302):
@@ -52,7 +52,7 @@ def walk(client: Client, method: str, url: str, data: dict | None = None) -> lis
 
 def test_an_admin_save_puts_no_channel_secret_in_any_cookie(
     client, owner: User, project, receiver, allow_private
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     User.objects.filter(pk=owner.pk).update(is_staff=True, is_superuser=True)
     client.force_login(owner)
     secret_path = "/services/T0/B0/secret-url-token-6f1c"

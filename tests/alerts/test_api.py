@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def foreign_channel(outsider) -> Channel:  # type: ignore[no-untyped-def]
+def foreign_channel(outsider) -> Channel:
     project = Project.objects.get(owner=outsider)
     return channel_create(
         project=project, name="Theirs", kind="email", target="them@example.com"

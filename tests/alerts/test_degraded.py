@@ -19,7 +19,7 @@ FAST = CheckResult(status="up", response_time_ms=40, status_code=200)
 SLOW = CheckResult(status="degraded", response_time_ms=900, status_code=200)
 
 
-def tick(monitor, region, result, minutes: int) -> datetime:  # type: ignore[no-untyped-def]
+def tick(monitor, region, result, minutes: int) -> datetime:
     at = timezone.now() - timedelta(minutes=10 - minutes)
     ticks_record(
         region=region,
@@ -30,7 +30,7 @@ def tick(monitor, region, result, minutes: int) -> datetime:  # type: ignore[no-
 
 
 @pytest.fixture
-def monitor(make_monitor, regions):  # type: ignore[no-untyped-def]
+def monitor(make_monitor, regions):
     return make_monitor(name="Shop", regions=regions[:2], degraded_threshold_ms=500)
 
 

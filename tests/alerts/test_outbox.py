@@ -32,17 +32,17 @@ class Queue:
     def __init__(self) -> None:
         self.sent: list[tuple[list[int], float | None]] = []
 
-    def __call__(self, ids, countdown=None) -> None:  # type: ignore[no-untyped-def]
+    def __call__(self, ids, countdown=None) -> None:
         self.sent.append((list(ids), countdown))
 
 
 @pytest.fixture
-def monitor(make_monitor, regions):  # type: ignore[no-untyped-def]
+def monitor(make_monitor, regions):
     return make_monitor(regions=regions[:1], failure_threshold=1, name="Shop")
 
 
 @pytest.fixture
-def hook(make_channel, monitor, receiver: Receiver, allow_private) -> Channel:  # type: ignore[no-untyped-def]
+def hook(make_channel, monitor, receiver: Receiver, allow_private) -> Channel:
     return make_channel("webhook", receiver.url(), monitors=[monitor])
 
 

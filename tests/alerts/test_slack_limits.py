@@ -25,7 +25,7 @@ def gzip_bomb(megabytes: int) -> bytes:
     return b"".join(parts) + packer.flush()
 
 
-def slack_channel(project, receiver: Receiver):  # type: ignore[no-untyped-def]
+def slack_channel(project, receiver: Receiver):
     return channel_create(
         project=project, name="Slack", kind="slack", target=receiver.url("/services/x")
     )
@@ -57,7 +57,7 @@ def test_it_reads_only_a_capped_part_of_a_gzip_bomb(
     assert peak < 16 * 1024 * 1024, peak
 
 
-def test_it_follows_no_redirect(project, incident, allow_private) -> None:  # type: ignore[no-untyped-def]
+def test_it_follows_no_redirect(project, incident, allow_private) -> None:
     elsewhere, first = Receiver(), Receiver()
     try:
         elsewhere.default = slack_reply(200, "ok")

@@ -31,11 +31,12 @@ def test_email_names_monitor_and_event_in_plain_text_and_html(
     msg = smtp.messages[0]
     assert msg["Subject"] == "[DOWN] Shop (https://shop.example)"
     assert msg["To"] == "ops@example.com"
-    parts = {
-        p.get_content_type(): p.get_payload(decode=True).decode()
-        for p in msg.walk()
-        if not p.is_multipart()
-    }
+    parts = {}
+    for p in msg.walk():
+        if not p.is_multipart():
+            payload = p.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            parts[p.get_content_type()] = payload.decode()
     assert "Shop is down: http_status: HTTP 503" in parts["text/plain"]
     assert "/incidents/" in parts["text/plain"]
     assert "<a href=" in parts["text/html"]

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -202,9 +203,7 @@ def test_down_then_up_sends_one_email_slack_and_webhook_each_time(
     )
     assert tick is not None and opening is not None
     from_tick = opened_arrival - opening.checked_at.timestamp()
-    from_commit = (
-        opened_arrival - timezone.datetime.fromisoformat(confirmed).timestamp()
-    )
+    from_commit = opened_arrival - datetime.fromisoformat(confirmed).timestamp()
     print(
         f"\nALERT LATENCY failing tick -> webhook: {from_tick * 1000:.0f} ms; "
         f"incident confirmed -> webhook: {from_commit * 1000:.0f} ms"

@@ -106,17 +106,17 @@ SURFACES = {"api": Api, "dashboard": Dashboard, "admin": Admin}
 
 
 @pytest.fixture(params=sorted(SURFACES))
-def surface(request, owner, project):  # type: ignore[no-untyped-def]
+def surface(request, owner, project):
     return SURFACES[request.param](owner, project)
 
 
 @pytest.fixture
-def own_monitor(make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
+def own_monitor(make_monitor) -> Monitor:
     return make_monitor(name="Own")
 
 
 @pytest.fixture
-def foreign_monitor(owner, make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
+def foreign_monitor(owner, make_monitor) -> Monitor:
     # The owner may see it (a member there too), but it is another project's.
     other = Project.objects.create(name="Other", owner=owner)
     other.members.add(owner, through_defaults={"role": Role.OWNER})

@@ -50,7 +50,7 @@ def ca() -> trustme.CA:
 
 
 @pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def ca_file(ca: trustme.CA, tmp_path) -> str:
     path = tmp_path / "test-ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return str(path)

@@ -176,7 +176,7 @@ def test_a_heartbeat_needs_no_url_runs_in_one_region_and_shows_its_ping_url(
 def test_the_tick_detail_shows_evidence_to_members_only(
     api: APIClient,
     outsider_api: APIClient,
-    make_monitor,  # type: ignore[no-untyped-def]
+    make_monitor,
     regions: list[Region],
     teammate: User,
 ) -> None:
@@ -214,7 +214,7 @@ def test_the_tick_detail_shows_evidence_to_members_only(
 
 
 @pytest.fixture
-def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
+def admin_client(db) -> Client:
     User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
     client = Client()
     client.login(username="root", password="pw-root-123!")
@@ -224,7 +224,7 @@ def admin_client(db) -> Client:  # type: ignore[no-untyped-def]
 def test_the_admin_shows_evidence_escaped(
     admin_client: Client,
     make_monitor,
-    regions: list[Region],  # type: ignore[no-untyped-def]
+    regions: list[Region],
 ) -> None:
     monitor = make_monitor()
     now = timezone.now()
@@ -246,7 +246,7 @@ def test_the_admin_form_reports_option_errors_on_their_fields(
     admin_client: Client,
     make_monitor,
     regions: list[Region],
-    project,  # type: ignore[no-untyped-def]
+    project,
 ) -> None:
     monitor = make_monitor(
         url="https://93.184.215.14/", auth_username="bot", auth_password="hunter2"
@@ -294,7 +294,7 @@ def test_the_admin_form_reports_option_errors_on_their_fields(
 def test_the_admin_keeps_a_heartbeat_in_one_region(
     admin_client: Client,
     regions: list[Region],
-    project,  # type: ignore[no-untyped-def]
+    project,
 ) -> None:
     data = {
         "project": project.pk,

@@ -58,7 +58,7 @@ def test_it_accepts_host_when_the_operator_allows_it(
     assert refused.status_code == 400
 
 
-def test_the_dashboard_form_refuses_a_host_header(owner, regions) -> None:  # type: ignore[no-untyped-def]
+def test_the_dashboard_form_refuses_a_host_header(owner, regions) -> None:
     response = client_for(owner).post(
         "/monitors/new/", form_data(regions, http_headers='{"Host": "example.org"}')
     )

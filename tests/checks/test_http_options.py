@@ -25,7 +25,7 @@ def seen() -> list[dict[str, object]]:
     return []
 
 
-def recorder(seen: list[dict[str, object]], status: int = 200):  # type: ignore[no-untyped-def]
+def recorder(seen: list[dict[str, object]], status: int = 200):
     def route(h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         seen.append(
@@ -40,7 +40,7 @@ def recorder(seen: list[dict[str, object]], status: int = 200):  # type: ignore[
     return route
 
 
-def big_body(size: int, chunk: int = 64 * 1024):  # type: ignore[no-untyped-def]
+def big_body(size: int, chunk: int = 64 * 1024):
     """A body of ``size`` bytes, streamed, so the server holds little."""
 
     def route(h: BaseHTTPRequestHandler) -> None:
@@ -59,7 +59,7 @@ def big_body(size: int, chunk: int = 64 * 1024):  # type: ignore[no-untyped-def]
     return route
 
 
-def compressed(encoding: str, size: int):  # type: ignore[no-untyped-def]
+def compressed(encoding: str, size: int):
     raw = b"\0" * size
     payload = gzip.compress(raw) if encoding == "gzip" else zlib.compress(raw, 9)
     return respond(200, payload, {"Content-Encoding": encoding})

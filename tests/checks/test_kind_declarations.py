@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.admin.sites import site
 from django.contrib.auth.models import User
+from django.db import models
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -34,6 +35,7 @@ def test_it_declares_only_options_that_are_model_fields_with_the_same_default(
 ) -> None:
     for option in kind.options:
         field = Monitor._meta.get_field(option.name)
+        assert isinstance(field, models.Field), option.name
         assert field.get_default() == option.default, option.name
         if field.choices:
             assert {value for value, _label in field.choices} == set(option.choices), (

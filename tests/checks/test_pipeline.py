@@ -58,6 +58,7 @@ def test_a_failing_http_tick_keeps_its_evidence_and_the_incident_shows_it(
     )
     tick = run(monitor, regions[0], slot())
     assert (tick.status, tick.error, tick.status_code) == ("down", "http_status", 500)
+    assert tick.details is not None
     assert tick.details["body"] == "<b>boom</b>"
     assert tick.details["headers"]["X-Trace"] == "t-1"
     assert tick.details["resolved_ip"] == "127.0.0.1"
@@ -96,6 +97,7 @@ def test_tcp_and_dns_monitors_run_through_the_worker(
     dns_tick = Tick.objects.get(monitor=dns)
     assert tcp_tick.status == "up"
     assert (dns_tick.status, dns_tick.error) == ("down", "assertion")
+    assert dns_tick.details is not None
     assert dns_tick.details["records"] == ["192.0.2.1"]
 
 
@@ -124,6 +126,7 @@ def test_a_heartbeat_that_stops_opens_an_incident_and_a_ping_resolves_it(
     missed = run(monitor, regions[0], slot(-60))
     assert (missed.status, missed.error) == ("down", "no_ping")
     assert "90 s" not in missed.message and "60 s interval" in missed.message
+    assert missed.details is not None
     assert missed.details["last_ping_at"] is not None
     incident = Incident.objects.get(monitor=monitor, status=IncidentStatus.OPEN)
     assert incident.cause.startswith("no_ping")
@@ -184,17 +187,17 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def _cert_monitor(make_monitor, server: Target, regions: list[Region]) -> Monitor:  # type: ignore[no-untyped-def]
+def _cert_monitor(make_monitor, server: Target, regions: list[Region]) -> Monitor:
     return make_monitor(url=server.url("/"), regions=regions[:1])
 
 
 def test_certificate_expiring_is_announced_once_per_threshold(
     allow_private: None,
-    settings,  # type: ignore[no-untyped-def]
+    settings,
     make_monitor,
     regions: list[Region],
     ca: trustme.CA,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     captured: list[dict[str, Any]],
 ) -> None:
     ca_path = tmp_path / "ca.pem"
@@ -240,11 +243,11 @@ def test_certificate_expiring_is_announced_once_per_threshold(
 
 def test_an_expired_certificate_is_down_tls_and_announced(
     allow_private: None,
-    settings,  # type: ignore[no-untyped-def]
+    settings,
     make_monitor,
     regions: list[Region],
     ca: trustme.CA,
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path,
     captured: list[dict[str, Any]],
 ) -> None:
     ca_path = tmp_path / "ca.pem"
@@ -257,6 +260,7 @@ def test_an_expired_certificate_is_down_tls_and_announced(
     finally:
         expired.close()
     assert (tick.status, tick.error) == ("down", "tls")
+    assert tick.details is not None
     assert tick.details["certificate"]["not_after"]
     assert [c["days_left"] for c in captured] == [-2]
 

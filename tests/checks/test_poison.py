@@ -176,6 +176,7 @@ def test_a_hostile_http_answer_never_costs_a_neighbour_its_tick(
     at = _run_batch(regions[0], monitors, neighbour)
     ticks = _assert_one_tick_each(regions[0], at, monitors, neighbour)
     nul = ticks[monitors[0].pk]
+    assert nul.details is not None
     if where in ("body", "gzip_body", "json_body"):
         # Evidence stays honest: the NUL byte is shown, escaped.
         assert "a\\x00z" in nul.details["body"]
@@ -184,6 +185,7 @@ def test_a_hostile_http_answer_never_costs_a_neighbour_its_tick(
         # and shown escaped.
         assert nul.error == "protocol"
         invalid = ticks[monitors[0xFF].pk]
+        assert invalid.details is not None
         assert invalid.details["headers"]["X-Bad"] == "a\\xffz"
 
 
@@ -214,8 +216,10 @@ def test_a_hostile_dns_answer_never_costs_a_neighbour_its_tick(
         ticks = _assert_one_tick_each(regions[0], at, monitors, neighbour)
     finally:
         dns_server.close()
-    assert ticks[monitors[0].pk].details["records"] == ["a\\x00z"]
-    assert ticks[monitors[0xFF].pk].details["records"] == ["a\\xffz"]
+    nul, invalid = ticks[monitors[0].pk], ticks[monitors[0xFF].pk]
+    assert nul.details is not None and invalid.details is not None
+    assert nul.details["records"] == ["a\\x00z"]
+    assert invalid.details["records"] == ["a\\xffz"]
 
 
 def test_a_hostile_certificate_subject_never_costs_a_neighbour_its_tick(
@@ -240,6 +244,7 @@ def test_a_hostile_certificate_subject_never_costs_a_neighbour_its_tick(
     at = _run_batch(regions[0], monitors, neighbour)
     ticks = _assert_one_tick_each(regions[0], at, monitors, neighbour)
     nul = ticks[monitors[0].pk]
+    assert nul.details is not None
     # RFC 4514 writes the NUL as \00; it reaches the tick and the monitor.
     assert "CN=a\\00z" in nul.details["certificate"]["subject"]
     nul_monitor = Monitor.objects.get(pk=monitors[0].pk)

@@ -39,7 +39,7 @@ def test_it_keeps_secrets_only_on_the_same_origin(
 
 
 @pytest.fixture
-def secret_monitor(make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
+def secret_monitor(make_monitor) -> Monitor:
     return make_monitor(
         url="https://93.184.215.14/health",
         http_headers={"X-Api-Key": SECRET, "Accept": "json"},

@@ -14,11 +14,11 @@ from monitors.services import TickResult, ticks_record
 
 
 @pytest.fixture
-def shop(make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
+def shop(make_monitor) -> Monitor:
     return make_monitor(name="Shop", url="https://shop.example/")
 
 
-def test_every_way_of_creating_a_user_gives_a_default_project(db) -> None:  # type: ignore[no-untyped-def]
+def test_every_way_of_creating_a_user_gives_a_default_project(db) -> None:
     a = User.objects.create_user("a1", "a1@example.com", "pw")
     call_command(
         "createsuperuser", "--noinput", username="root1", email="r@example.com"
@@ -29,7 +29,7 @@ def test_every_way_of_creating_a_user_gives_a_default_project(db) -> None:  # ty
         assert user in project.members.all()
 
 
-def test_a_token_from_drf_create_token_authenticates(owner, regions, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_from_drf_create_token_authenticates(owner, regions, capsys) -> None:
     call_command("drf_create_token", owner.username)
     key = capsys.readouterr().out.split()[2]
     client = APIClient()
@@ -40,7 +40,7 @@ def test_a_token_from_drf_create_token_authenticates(owner, regions, capsys) -> 
 
 def test_create_with_defaults_goes_to_the_default_project(
     api, project, regions
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     before = timezone.now()
     resp = api.post("/api/monitors/", {"name": "Shop", "url": "https://shop.example/"})
     assert resp.status_code == 201, resp.json()
@@ -79,7 +79,7 @@ def test_create_with_defaults_goes_to_the_default_project(
         ({"failure_threshold": 0}, "failure_threshold"),
     ],
 )
-def test_bad_input_is_a_400_naming_the_field(api, regions, payload, field) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_400_naming_the_field(api, regions, payload, field) -> None:
     data = {"name": "Bad", "url": "https://shop.example/", **payload}
     resp = api.post("/api/monitors/", data, format="json")
     assert resp.status_code == 400
@@ -87,7 +87,7 @@ def test_bad_input_is_a_400_naming_the_field(api, regions, payload, field) -> No
     assert not Monitor.objects.exists()
 
 
-def test_the_interval_floor_comes_from_the_setting(api, regions, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_interval_floor_comes_from_the_setting(api, regions, settings) -> None:
     settings.UPTIME_MIN_INTERVAL_SECONDS = 10
     resp = api.post(
         "/api/monitors/",
@@ -98,12 +98,12 @@ def test_the_interval_floor_comes_from_the_setting(api, regions, settings) -> No
     assert "at least 10" in resp.json()["interval_seconds"][0]
 
 
-def test_private_urls_are_accepted_when_allowed(api, regions, allow_private) -> None:  # type: ignore[no-untyped-def]
+def test_private_urls_are_accepted_when_allowed(api, regions, allow_private) -> None:
     resp = api.post("/api/monitors/", {"name": "x", "url": "http://127.0.0.1:9/"})
     assert resp.status_code == 201
 
 
-def test_patch_pause_and_resume(api, shop) -> None:  # type: ignore[no-untyped-def]
+def test_patch_pause_and_resume(api, shop) -> None:
     resp = api.patch(f"/api/monitors/{shop.pk}/", {"enabled": False}, format="json")
     assert resp.status_code == 200
     assert resp.json()["status"] == "paused"
@@ -115,7 +115,7 @@ def test_patch_pause_and_resume(api, shop) -> None:  # type: ignore[no-untyped-d
     assert shop.next_check_at is not None
 
 
-def test_put_replaces_and_delete_removes(api, shop) -> None:  # type: ignore[no-untyped-def]
+def test_put_replaces_and_delete_removes(api, shop) -> None:
     resp = api.put(
         f"/api/monitors/{shop.pk}/",
         {
@@ -138,7 +138,7 @@ def test_put_replaces_and_delete_removes(api, shop) -> None:  # type: ignore[no-
     assert not Monitor.objects.filter(pk=shop.pk).exists()
 
 
-def test_ticks_are_listed_newest_first_and_filtered(api, shop, regions) -> None:  # type: ignore[no-untyped-def]
+def test_ticks_are_listed_newest_first_and_filtered(api, shop, regions) -> None:
     now = timezone.now()
     for k in range(5):
         for region in regions:
@@ -168,7 +168,7 @@ def test_ticks_are_listed_newest_first_and_filtered(api, shop, regions) -> None:
     assert api.get(f"/api/monitors/{shop.pk}/ticks/?since=yesterday").status_code == 400
 
 
-def test_incidents_filter_by_monitor_and_status(api, shop, make_monitor) -> None:  # type: ignore[no-untyped-def]
+def test_incidents_filter_by_monitor_and_status(api, shop, make_monitor) -> None:
     other = make_monitor(name="Other")
     Incident.objects.create(monitor=shop, started_at=timezone.now(), cause="x")
     Incident.objects.create(
@@ -183,7 +183,7 @@ def test_incidents_filter_by_monitor_and_status(api, shop, make_monitor) -> None
     assert api.get("/api/incidents/?monitor=abc").status_code == 400
 
 
-def test_page_size_is_capped_at_500(api, project, regions) -> None:  # type: ignore[no-untyped-def]
+def test_page_size_is_capped_at_500(api, project, regions) -> None:
     Monitor.objects.bulk_create(
         [
             Monitor(project=project, name=f"m{i}", url="https://x.example/")
@@ -195,12 +195,12 @@ def test_page_size_is_capped_at_500(api, project, regions) -> None:  # type: ign
     assert len(body["results"]) == 500
 
 
-def test_regions_are_listed(api, regions) -> None:  # type: ignore[no-untyped-def]
+def test_regions_are_listed(api, regions) -> None:
     codes = [r["code"] for r in api.get("/api/regions/").json()["results"]]
     assert codes == ["ap", "eu", "us"]
 
 
-def test_a_teammate_sees_the_project_monitors(teammate, shop) -> None:  # type: ignore[no-untyped-def]
+def test_a_teammate_sees_the_project_monitors(teammate, shop) -> None:
     from tests.conftest import api_client_for
 
     client = api_client_for(teammate)
@@ -209,7 +209,7 @@ def test_a_teammate_sees_the_project_monitors(teammate, shop) -> None:  # type: 
 
 def test_an_outsider_gets_404_everywhere_and_sees_nothing(
     outsider_api, shop, project
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     incident = Incident.objects.create(monitor=shop, started_at=timezone.now())
     for path in (
         f"/api/monitors/{shop.pk}/",

@@ -13,7 +13,7 @@ from monitors.models import Monitor
 BODY = {"name": "Shop", "url": "https://shop.example/"}
 
 
-def _post(api, content_type: str):  # type: ignore[no-untyped-def]
+def _post(api, content_type: str):
     if content_type == "json":
         return api.post(
             "/api/monitors/", json.dumps(BODY), content_type="application/json"
@@ -32,7 +32,7 @@ def _post(api, content_type: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("content_type", ["json", "form", "multipart"])
-def test_omitted_booleans_keep_their_defaults(api, regions, content_type) -> None:  # type: ignore[no-untyped-def]
+def test_omitted_booleans_keep_their_defaults(api, regions, content_type) -> None:
     resp = _post(api, content_type)
     assert resp.status_code == 201, resp.content
     body = resp.json()
@@ -45,7 +45,7 @@ def test_omitted_booleans_keep_their_defaults(api, regions, content_type) -> Non
 @pytest.mark.parametrize("content_type", ["form", "multipart"])
 def test_a_partial_form_update_leaves_omitted_booleans_alone(
     api, regions, content_type
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     created = _post(api, "json").json()
     data = {"name": "Renamed"}
     if content_type == "form":
@@ -66,7 +66,7 @@ def test_a_partial_form_update_leaves_omitted_booleans_alone(
     assert monitor.follow_redirects and monitor.verify_tls and monitor.enabled
 
 
-def test_a_form_encoded_channel_keeps_its_notify_defaults(api, project) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_encoded_channel_keeps_its_notify_defaults(api, project) -> None:
     resp = api.post(
         "/api/channels/",
         urlencode(

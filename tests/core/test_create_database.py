@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,7 +17,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _server() -> dict[str, str]:
+def _server() -> dict[str, Any]:
     db = settings.DATABASES["default"]
     return {
         "host": db["HOST"] or "127.0.0.1",

@@ -129,10 +129,10 @@ def test_many_slow_checks_run_concurrently(target: Target) -> None:
     assert elapsed < 3.0  # serially it would take 50 s
 
 
-def _sleep_then_ok(seconds: float):  # type: ignore[no-untyped-def]
+def _sleep_then_ok(seconds: float):
     ok = respond(200)
 
-    def route(h):  # type: ignore[no-untyped-def]
+    def route(h):
         time.sleep(seconds)
         ok(h)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -34,7 +35,7 @@ class Clock:
         return self.start + timedelta(seconds=self.interval * self.n)
 
 
-def record(monitor, region: Region, at: datetime, result: CheckResult) -> None:  # type: ignore[no-untyped-def]
+def record(monitor, region: Region, at: datetime, result: CheckResult) -> None:
     ticks_record(
         region=region,
         scheduled_at=at,
@@ -43,20 +44,20 @@ def record(monitor, region: Region, at: datetime, result: CheckResult) -> None: 
     )
 
 
-def round_(monitor, regions, clock: Clock, results) -> None:  # type: ignore[no-untyped-def]
+def round_(monitor, regions, clock: Clock, results) -> None:
     at = clock.next()
     for region, result in zip(regions, results, strict=True):
         record(monitor, region, at, result)
 
 
 @pytest.fixture
-def events():  # type: ignore[no-untyped-def]
+def events() -> Iterator[list[tuple[str, int]]]:
     seen: list[tuple[str, int]] = []
 
-    def opened(sender, incident, **kw):  # type: ignore[no-untyped-def]
+    def opened(sender: object, incident: Incident, **kw: object) -> None:
         seen.append(("opened", incident.pk))
 
-    def resolved(sender, incident, **kw):  # type: ignore[no-untyped-def]
+    def resolved(sender: object, incident: Incident, **kw: object) -> None:
         seen.append(("resolved", incident.pk))
 
     incident_opened.connect(opened)
@@ -117,7 +118,8 @@ def test_it_resolves_after_recovery_threshold_ups_with_a_duration(
     incident = Incident.objects.get()
     assert incident.status == "resolved"
     assert incident.resolved_at is not None
-    assert incident.duration_seconds >= 3 * 60 - 1
+    duration = incident.duration_seconds
+    assert duration is not None and duration >= 3 * 60 - 1
     monitor.refresh_from_db()
     assert monitor.status == MonitorStatus.UP
     assert [e[0] for e in events] == ["opened", "resolved"]
@@ -196,7 +198,7 @@ def test_a_redelivered_batch_writes_no_second_tick(make_monitor, regions) -> Non
     assert monitor.ticks.get().status == "down"
 
 
-def report_at_once(monitor, regions: list[Region], at: datetime) -> None:  # type: ignore[no-untyped-def]
+def report_at_once(monitor, regions: list[Region], at: datetime) -> None:
     barrier = threading.Barrier(len(regions))
     errors: list[BaseException] = []
 

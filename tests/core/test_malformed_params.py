@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -67,7 +68,7 @@ CURSORS = [
 
 
 @pytest.fixture
-def world(owner: User, project: Project, make_monitor, regions):  # type: ignore[no-untyped-def]
+def world(owner: User, project: Project, make_monitor, regions):
     monitor = make_monitor()
     Tick.objects.create(
         monitor=monitor,
@@ -85,7 +86,7 @@ def world(owner: User, project: Project, make_monitor, regions):  # type: ignore
     return {"monitor": monitor, "channel": channel, "project": project}
 
 
-def _get(client: Client, path: str, query: str = "", **extra: str):  # type: ignore[no-untyped-def]
+def _get(client: Client, path: str, query: str = "", **extra: Any):
     return client.get(path, QUERY_STRING=query, **extra)
 
 
@@ -108,7 +109,7 @@ def _api_problems(client: Client, path: str, params: list[str]) -> list[str]:
 
 def test_the_api_never_answers_500_to_a_malformed_parameter(
     world, owner: User, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPTIME_THROTTLE_API_USER = "100000/min"
     token = Token.objects.create(user=owner)
     client = Client(
@@ -146,7 +147,7 @@ def test_the_api_never_answers_500_to_a_malformed_parameter(
         "/api/channels/{bad}/",
     ],
 )
-def test_a_malformed_id_in_an_api_path_is_a_404(world, owner: User, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_id_in_an_api_path_is_a_404(world, owner: User, path: str) -> None:
     token = Token.objects.create(user=owner)
     client = Client(
         raise_request_exception=False, HTTP_AUTHORIZATION=f"Token {token.key}"
@@ -167,7 +168,7 @@ def _page_problems(client: Client, path: str, params: list[str]) -> list[str]:
     return problems
 
 
-def test_pages_never_answer_500_to_a_malformed_parameter(world, owner: User) -> None:  # type: ignore[no-untyped-def]
+def test_pages_never_answer_500_to_a_malformed_parameter(world, owner: User) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     monitor: Monitor = world["monitor"]
@@ -191,7 +192,7 @@ def test_pages_never_answer_500_to_a_malformed_parameter(world, owner: User) -> 
     assert problems == []
 
 
-def test_admin_lists_never_answer_500_to_a_malformed_parameter(world) -> None:  # type: ignore[no-untyped-def]
+def test_admin_lists_never_answer_500_to_a_malformed_parameter(world) -> None:
     root = User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
     client = Client(raise_request_exception=False)
     client.force_login(root)
@@ -221,7 +222,7 @@ def test_admin_lists_never_answer_500_to_a_malformed_parameter(world) -> None:  
         "/invite/{bad}/",
     ],
 )
-def test_a_malformed_key_in_a_page_path_is_a_404(world, owner: User, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_key_in_a_page_path_is_a_404(world, owner: User, path: str) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     for bad in ["%00", "a%00b", "%ff%fe", "x" * 3000, "%27%20OR%201%3D1--", "-1"]:

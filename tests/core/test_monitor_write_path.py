@@ -151,7 +151,7 @@ def path(request: pytest.FixtureRequest, owner: User, regions: list[Region]) -> 
 
 
 @pytest.fixture
-def shop(make_monitor) -> Monitor:  # type: ignore[no-untyped-def]
+def shop(make_monitor) -> Monitor:
     """An enabled, checked monitor whose next check is an hour away."""
     monitor = make_monitor(url=PUBLIC_URL, region_quorum=2)
     Monitor.objects.filter(pk=monitor.pk).update(
@@ -344,7 +344,7 @@ def test_it_does_not_schedule_a_paused_monitor_on_edit(
     assert (shop.status, shop.next_check_at) == (MonitorStatus.PAUSED, None)
 
 
-def test_it_creates_a_disabled_monitor_paused(owner: User, regions) -> None:  # type: ignore[no-untyped-def]
+def test_it_creates_a_disabled_monitor_paused(owner: User, regions) -> None:
     monitor = services.monitor_create(
         user=owner, fields={"name": "Later", "url": PUBLIC_URL, "enabled": False}
     )
@@ -352,7 +352,7 @@ def test_it_creates_a_disabled_monitor_paused(owner: User, regions) -> None:  # 
     assert set(monitor.regions.all()) == set(regions)
 
 
-def test_it_defaults_a_heartbeat_to_one_failure(owner: User, regions) -> None:  # type: ignore[no-untyped-def]
+def test_it_defaults_a_heartbeat_to_one_failure(owner: User, regions) -> None:
     monitor = services.monitor_create(
         user=owner, fields={"name": "cron", "kind": "heartbeat"}
     )

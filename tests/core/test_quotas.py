@@ -16,7 +16,7 @@ from tests.forms import encode_form, form_values
 pytestmark = pytest.mark.django_db
 
 
-def _create(api, url: str, interval: int = 60, **extra):  # type: ignore[no-untyped-def]
+def _create(api, url: str, interval: int = 60, **extra):
     return api.post(
         "/api/monitors/",
         {"name": "m", "url": url, "interval_seconds": interval, **extra},

@@ -101,28 +101,28 @@ def _probe(port: int, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_hosted_style_rediss_url_works_with_verification_off(tls_redis) -> None:  # type: ignore[no-untyped-def]
+def test_a_hosted_style_rediss_url_works_with_verification_off(tls_redis) -> None:
     port, _ = tls_redis
     done = _probe(port, REDIS_SSL_CERT_REQS="none")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:3] == ["cache ok", "metrics ok", "broker ok"]
 
 
-def test_the_url_may_carry_ssl_cert_reqs_itself(tls_redis) -> None:  # type: ignore[no-untyped-def]
+def test_the_url_may_carry_ssl_cert_reqs_itself(tls_redis) -> None:
     port, _ = tls_redis
     done = _probe(port, REDIS_URL=f"rediss://127.0.0.1:{port}/0?ssl_cert_reqs=none")
     assert done.returncode == 0, done.stderr
     assert "broker ok" in done.stdout
 
 
-def test_by_default_an_unverifiable_certificate_is_refused(tls_redis) -> None:  # type: ignore[no-untyped-def]
+def test_by_default_an_unverifiable_certificate_is_refused(tls_redis) -> None:
     port, _ = tls_redis
     done = _probe(port)
     assert done.returncode != 0
     assert "certificate verify failed" in done.stderr
 
 
-def test_a_private_ca_bundle_makes_the_certificate_verifiable(tls_redis) -> None:  # type: ignore[no-untyped-def]
+def test_a_private_ca_bundle_makes_the_certificate_verifiable(tls_redis) -> None:
     port, ca = tls_redis
     done = _probe(port, REDIS_SSL_CA_CERTS=str(ca))
     assert done.returncode == 0, done.stderr

@@ -26,7 +26,7 @@ def test_a_json_body_over_the_cap_is_refused_with_413(api: APIClient, settings) 
     assert not Monitor.objects.exists()
 
 
-def test_a_form_post_over_the_cap_is_refused_with_413(owner, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_post_over_the_cap_is_refused_with_413(owner, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
     client = Client()
     client.force_login(owner)
@@ -36,7 +36,7 @@ def test_a_form_post_over_the_cap_is_refused_with_413(owner, settings) -> None: 
     assert response.status_code == 413
 
 
-def test_a_body_under_the_cap_goes_through(api: APIClient, regions, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_under_the_cap_goes_through(api: APIClient, regions, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
     body = {"name": "x", "url": "https://93.184.215.14/", "http_method": "POST"}
     body["http_body"] = "a" * 1000

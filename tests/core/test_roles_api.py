@@ -25,7 +25,7 @@ def channel(project: Project) -> Channel:
     )
 
 
-def _monitor_create(client, project: Project) -> int:  # type: ignore[no-untyped-def]
+def _monitor_create(client, project: Project) -> int:
     return client.post(
         "/api/monitors/",
         {"name": "New", "url": "https://new.example/", "project": project.pk},
@@ -33,23 +33,23 @@ def _monitor_create(client, project: Project) -> int:  # type: ignore[no-untyped
     ).status_code
 
 
-def _monitor_edit(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _monitor_edit(client, project, monitor, channel) -> int:
     return client.patch(
         f"/api/monitors/{monitor.pk}/", {"name": "Renamed"}, format="json"
     ).status_code
 
 
-def _monitor_pause(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _monitor_pause(client, project, monitor, channel) -> int:
     return client.patch(
         f"/api/monitors/{monitor.pk}/", {"enabled": False}, format="json"
     ).status_code
 
 
-def _monitor_delete(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _monitor_delete(client, project, monitor, channel) -> int:
     return client.delete(f"/api/monitors/{monitor.pk}/").status_code
 
 
-def _channel_create(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _channel_create(client, project, monitor, channel) -> int:
     return client.post(
         "/api/channels/",
         {
@@ -62,17 +62,17 @@ def _channel_create(client, project, monitor, channel) -> int:  # type: ignore[n
     ).status_code
 
 
-def _channel_edit(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _channel_edit(client, project, monitor, channel) -> int:
     return client.patch(
         f"/api/channels/{channel.pk}/", {"name": "Renamed"}, format="json"
     ).status_code
 
 
-def _channel_delete(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _channel_delete(client, project, monitor, channel) -> int:
     return client.delete(f"/api/channels/{channel.pk}/").status_code
 
 
-def _monitor_create_action(client, project, monitor, channel) -> int:  # type: ignore[no-untyped-def]
+def _monitor_create_action(client, project, monitor, channel) -> int:
     return _monitor_create(client, project)
 
 
@@ -103,7 +103,7 @@ ALLOWED = {
 )
 def test_it_allows_each_write_to_the_roles_that_may_do_it(
     role, action, make_member, project, make_monitor, channel
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     user = make_member(role)
     monitor = make_monitor()
     status = ACTIONS[action](api_client_for(user), project, monitor, channel)
@@ -249,7 +249,7 @@ def test_the_rules_module_answers_role_questions(make_member, project) -> None:
 
 def test_it_refuses_a_viewers_monitor_write_in_the_services(
     make_member, project: Project, make_monitor
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from monitors.services import monitor_create, monitor_pause
 
     viewer = make_member(Role.VIEWER)
@@ -267,7 +267,7 @@ def test_it_refuses_a_viewers_monitor_write_in_the_services(
 
 def test_a_viewers_key_reads_the_project_but_cannot_write_it(
     make_member, project: Project, make_monitor
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from accounts.services import api_key_create
 
     viewer = make_member(Role.VIEWER)
@@ -289,7 +289,7 @@ def test_a_viewers_key_reads_the_project_but_cannot_write_it(
 
 def test_a_create_without_project_by_an_all_projects_key_asks_for_one(
     make_member, project: Project
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from accounts.services import api_key_create
 
     member = make_member(Role.MEMBER)

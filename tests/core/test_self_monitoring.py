@@ -36,7 +36,7 @@ def fresh_metrics() -> Iterator[None]:
 
 
 @pytest.fixture
-def metrics_token(settings) -> str:  # type: ignore[no-untyped-def]
+def metrics_token(settings) -> str:
     settings.UPTIME_METRICS_TOKEN = TOKEN
     return TOKEN
 
@@ -60,13 +60,13 @@ def _check_now(monitor: Monitor, region: Region) -> None:
     )
 
 
-def test_healthz_says_ok_when_database_and_broker_answer(db) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_says_ok_when_database_and_broker_answer(db) -> None:
     resp = Client().get("/healthz")
     assert resp.status_code == 200
     assert resp.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
-def test_healthz_is_503_naming_the_broker_when_redis_is_gone(db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_healthz_is_503_naming_the_broker_when_redis_is_gone(db, settings) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
     metrics.client.cache_clear()
     resp = Client().get("/healthz")
@@ -80,7 +80,7 @@ def test_healthz_is_503_naming_the_broker_when_redis_is_gone(db, settings) -> No
 
 def test_metrics_do_not_exist_without_a_token_and_refuse_a_wrong_one(
     db, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.UPTIME_METRICS_TOKEN = ""
     assert Client().get("/metrics").status_code == 404
     settings.UPTIME_METRICS_TOKEN = TOKEN
@@ -90,7 +90,7 @@ def test_metrics_do_not_exist_without_a_token_and_refuse_a_wrong_one(
 
 def test_metrics_count_checks_by_region_and_status_and_their_start_lag(
     allow_private, make_monitor, regions, target: Target, metrics_token: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     target.routes["/up"] = respond(200)
     target.routes["/down"] = respond(500)
     eu = regions[0]
@@ -125,7 +125,7 @@ def test_metrics_count_checks_by_region_and_status_and_their_start_lag(
 
 def test_pipeline_is_unhealthy_until_dispatch_runs_and_every_region_reports(
     allow_private, make_monitor, regions, target: Target
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     target.routes["/"] = respond(200)
     monitor = make_monitor(url=target.url("/"), interval_seconds=30)
 
@@ -154,7 +154,7 @@ def test_pipeline_is_unhealthy_until_dispatch_runs_and_every_region_reports(
 
 def test_a_region_whose_last_batch_is_old_is_reported_silent(
     make_monitor, regions
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_monitor(interval_seconds=60, regions=regions[:1])
     recorder = metrics.Recorder()
     recorder.stamp("dispatch")
@@ -169,7 +169,7 @@ def test_a_region_whose_last_batch_is_old_is_reported_silent(
     assert body["regions"][regions[1].code]["shortest_interval_seconds"] is None
 
 
-def test_a_backed_up_queue_is_a_problem(db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_backed_up_queue_is_a_problem(db, settings) -> None:
     settings.UPTIME_PIPELINE_MAX_QUEUE = 2
     recorder = metrics.Recorder()
     recorder.stamp("dispatch")
@@ -186,7 +186,7 @@ def test_a_backed_up_queue_is_a_problem(db, settings) -> None:  # type: ignore[n
 
 def test_the_dashboard_shows_a_banner_while_the_pipeline_is_unhealthy(
     owner_client, make_monitor, regions
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     make_monitor(regions=regions[:1])
     page = owner_client.get("/").content.decode()
     assert "Monitoring itself is unhealthy" in page
@@ -203,6 +203,6 @@ def test_the_dashboard_shows_a_banner_while_the_pipeline_is_unhealthy(
     )
 
 
-def test_signed_out_pages_show_no_pipeline_banner(db) -> None:  # type: ignore[no-untyped-def]
+def test_signed_out_pages_show_no_pipeline_banner(db) -> None:
     page = Client().get("/accounts/login/").content.decode()
     assert "Monitoring itself is unhealthy" not in page

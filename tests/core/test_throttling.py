@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
@@ -13,7 +15,7 @@ from rest_framework.test import APIClient
 pytestmark = pytest.mark.django_db
 
 
-def login(client: Client, username: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+def login(client: Client, username: str, password: str, **extra: Any):
     return client.post(
         reverse("login"), {"username": username, "password": password}, **extra
     )
@@ -102,7 +104,7 @@ def test_an_ipv6_client_is_counted_by_its_64(owner: User, settings) -> None:
     )
 
 
-def test_the_admin_login_is_limited_too(db, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_admin_login_is_limited_too(db, settings) -> None:
     User.objects.create_superuser("root", "root@example.com", "pw-root-123!")
     settings.UPTIME_THROTTLE_LOGIN = "2/day"
     client = Client()
@@ -119,7 +121,7 @@ def test_the_admin_login_is_limited_too(db, settings) -> None:  # type: ignore[n
 # --- sign-up and password reset ----------------------------------------------------
 
 
-def test_it_limits_sign_ups_per_address(regions, settings) -> None:  # type: ignore[no-untyped-def]
+def test_it_limits_sign_ups_per_address(regions, settings) -> None:
     settings.UPTIME_THROTTLE_SIGNUP = "2/day"
     for i in range(3):
         client = Client()
@@ -194,7 +196,7 @@ def test_api_requests_are_limited_per_user(api: APIClient, settings) -> None:
 # --- registration ------------------------------------------------------------------
 
 
-def test_with_registration_closed_sign_up_is_refused(regions, settings) -> None:  # type: ignore[no-untyped-def]
+def test_with_registration_closed_sign_up_is_refused(regions, settings) -> None:
     settings.REGISTRATION_OPEN = False
     client = Client()
     page = client.get(reverse("dashboard:signup"))
@@ -214,7 +216,7 @@ def test_with_registration_closed_sign_up_is_refused(regions, settings) -> None:
 
 def test_with_registration_closed_the_login_page_has_no_sign_up_link(
     db, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     signup = reverse("dashboard:signup")
     assert signup in Client().get(reverse("login")).content.decode()
     settings.REGISTRATION_OPEN = False

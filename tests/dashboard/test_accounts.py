@@ -73,7 +73,9 @@ def test_password_change_and_reset(owner_client, owner) -> None:
     client = Client()
     client.post(reverse("password_reset"), {"email": "alice@example.com"})
     assert len(mail.outbox) == 1
-    link = re.search(r"https?://\S+", mail.outbox[0].body).group(0)
+    found = re.search(r"https?://\S+", str(mail.outbox[0].body))
+    assert found is not None
+    link = found.group(0)
     page = client.get(link, follow=True)
     assert b"Choose a new password" in page.content
 

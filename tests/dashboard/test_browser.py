@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from monitors.models import Monitor, Project
 from monitors.runner import run_checks
@@ -52,8 +52,13 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(10_000)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs  # type: ignore[attr-defined]
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.dialogs = dialogs  # type: ignore[attr-defined]  # the test's own record
     yield page
     context.close()
 
@@ -139,7 +144,7 @@ def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
     expect(page.get_by_text("Project saved")).to_be_visible()
     project = Project.objects.get(owner__username="dana")
     assert project.status_page_enabled
-    public = page.context.browser.new_page()  # type: ignore[union-attr]
+    public = page.context.browser.new_page()  # type: ignore[union-attr]  # launched, not connected: set
     public.goto(f"{base}/status/{project.slug}/")
     expect(public.get_by_role("heading", name="Loopback shop")).to_be_visible()
     expect(public.get_by_text("All systems operational")).to_be_visible()
@@ -147,7 +152,7 @@ def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
     status_shot = _shot(public, "status-page")
     public.close()
 
-    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.dialogs == []  # type: ignore[attr-defined]  # set by the page fixture
     for shot in (overview_shot, monitor_shot, status_shot):
         assert shot.stat().st_size > 5000
 
@@ -163,7 +168,7 @@ def test_a_monitor_named_like_html_shows_as_text_and_runs_nothing(
     expect(page.get_by_role("link", name=XSS)).to_be_visible()
     assert page.locator("img[src=x]").count() == 0
     _nav(page, "Incidents")
-    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.dialogs == []  # type: ignore[attr-defined]  # set by the page fixture
 
 
 def test_the_overview_fits_a_phone(live_server, browser: Browser, regions) -> None:

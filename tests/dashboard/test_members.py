@@ -262,7 +262,7 @@ def test_only_an_owner_deletes_a_project_and_never_a_personal_one(
 # --- what each role may do on the dashboard ---------------------------------
 
 
-def _post_status(client: Client, name: str, *args: int, data=None) -> int:  # type: ignore[no-untyped-def]
+def _post_status(client: Client, name: str, *args: int, data=None) -> int:
     return client.post(reverse(name, args=args), data or {}).status_code
 
 

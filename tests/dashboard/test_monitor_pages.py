@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def _form(region_list, **overrides):  # type: ignore[no-untyped-def]
+def _form(region_list, **overrides):
     data = {
         "name": "Shop",
         "url": "https://shop.example/",

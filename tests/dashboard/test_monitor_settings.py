@@ -41,7 +41,7 @@ def _form(monitor: Monitor, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _edit(client, monitor: Monitor, **overrides: Any) -> Monitor:  # type: ignore[no-untyped-def]
+def _edit(client, monitor: Monitor, **overrides: Any) -> Monitor:
     Monitor.objects.filter(pk=monitor.pk).update(next_check_at=None)
     response = client.post(
         reverse("dashboard:monitor_edit", args=[monitor.pk]),

@@ -24,7 +24,7 @@ def pipeline_banner_cached() -> None:
     cache.set(CACHE_KEY, [], 60)
 
 
-def _seed(make_monitor, regions, n: int) -> list:  # type: ignore[no-untyped-def]
+def _seed(make_monitor, regions, n: int) -> list:
     now = timezone.now()
     monitors = []
     for i in range(n):
@@ -36,7 +36,7 @@ def _seed(make_monitor, regions, n: int) -> list:  # type: ignore[no-untyped-def
     return monitors
 
 
-def _count(client, url: str) -> int:  # type: ignore[no-untyped-def]
+def _count(client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200

@@ -138,7 +138,9 @@ def test_overview_lists_down_monitors_first(make_monitor) -> None:
     make_monitor(name="B down", status="down")
     make_monitor(name="C paused", status="paused", enabled=False)
     make_monitor(name="D pending")
-    project_id = Monitor.objects.first().project_id
+    first = Monitor.objects.first()
+    assert first is not None
+    project_id = first.project_id
     names = [m.name for m in selectors.monitors_for_overview(project_id=project_id)]
     assert names == ["B down", "D pending", "A up", "C paused"]
     found = selectors.monitors_for_overview(project_id=project_id, search="paus")

@@ -37,7 +37,7 @@ def test_states_read_as_words() -> None:
 
 def test_the_monitor_form_labels_methods_and_record_types_as_written(
     owner_client, regions
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     page = owner_client.get(reverse("dashboard:monitor_create")).content.decode()
     for label in ("GET", "HEAD", "AAAA", "CNAME"):
         assert f">{label}</option>" in page
@@ -46,7 +46,7 @@ def test_the_monitor_form_labels_methods_and_record_types_as_written(
 
 def test_the_monitor_page_says_seconds_and_no_data_yet(
     owner_client, make_monitor
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monitor = make_monitor(timeout_seconds=10.0, interval_seconds=90)
     page = owner_client.get(monitor.get_absolute_url()).content.decode()
     assert "Every 1 min 30 s" in page and "timeout 10 s;" in page
@@ -55,7 +55,7 @@ def test_the_monitor_page_says_seconds_and_no_data_yet(
     assert 'value="10"' in edit.content.decode()
 
 
-def test_incident_durations_are_short_words(owner_client, make_monitor) -> None:  # type: ignore[no-untyped-def]
+def test_incident_durations_are_short_words(owner_client, make_monitor) -> None:
     monitor = make_monitor()
     now = timezone.now()
     add_incident(monitor, now - timedelta(seconds=40), now)
@@ -65,7 +65,7 @@ def test_incident_durations_are_short_words(owner_client, make_monitor) -> None:
 
 def test_a_private_target_refusal_says_how_a_self_hoster_allows_it(
     api, owner_client, regions
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     resp = api.post("/api/monitors/", {"name": "x", "url": "http://10.0.0.1/"})
     assert resp.status_code == 400
     assert "UPTIME_ALLOW_PRIVATE_TARGETS=true" in resp.json()["url"][0]
@@ -73,7 +73,7 @@ def test_a_private_target_refusal_says_how_a_self_hoster_allows_it(
 
 def test_the_sla_table_says_when_the_error_budget_is_exceeded(
     owner_client, make_monitor
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     now = timezone.now()
     monitor = make_monitor()
     monitor.created_at = now - timedelta(days=40)

@@ -61,7 +61,7 @@ def address_is_blocked(ip: IPAddress) -> bool:
     return any(ip in net for net in _EXTRA_BLOCKED if net.version == ip.version)
 
 
-def sockaddr_ip(host: str) -> IPAddress:
+def sockaddr_ip(host: str | int) -> IPAddress:
     """The address of a resolved sockaddr host, without an IPv6 zone id."""
     return ipaddress.ip_address(str(host).split("%", 1)[0])
 

@@ -78,9 +78,7 @@ class _PhaseTimingConnector(aiohttp.TCPConnector):
     wrapping that factory marks the boundary between the two phases.
     """
 
-    async def _wrap_create_connection(  # type: ignore[override]
-        self, *args: Any, **kwargs: Any
-    ) -> Any:
+    async def _wrap_create_connection(self, *args: Any, **kwargs: Any) -> Any:
         progress = current_progress.get()
         if progress is not None and args and kwargs.get("ssl"):
             factory = args[0]

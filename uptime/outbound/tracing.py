@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,7 @@ def build_trace_config() -> aiohttp.TraceConfig:
     """Session-wide hooks that write into each request's own ``Progress``."""
     config = aiohttp.TraceConfig()
 
-    def hook(attr: str, start: bool):  # type: ignore[no-untyped-def]
+    def hook(attr: str, start: bool) -> Callable[[Any, Any, Any], Awaitable[None]]:
         async def record(_session: Any, ctx: Any, _params: Any) -> None:
             trace = ctx.trace_request_ctx
             if not isinstance(trace, Progress):

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "(one worker for all regions on a single machine)."
     )
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--all", action="store_true", help="Every region's queue, always."
         )
