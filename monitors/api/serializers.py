@@ -100,6 +100,8 @@ class MonitorSerializer(serializers.ModelSerializer):
             "enabled",
             "show_on_status_page",
             "status",
+            "flapping",
+            "flapping_since",
             "last_checked_at",
             "created_at",
             # check kinds and options, as the kinds declare them
@@ -112,6 +114,8 @@ class MonitorSerializer(serializers.ModelSerializer):
         )
         read_only_fields = (
             "status",
+            "flapping",
+            "flapping_since",
             "last_checked_at",
             "created_at",
             *shown_names(),

@@ -1,7 +1,7 @@
 """Flap damping: real ticks through ticks_record, counting the outbox rows.
 
 Before flap detection, down 2 / up 2 at a failure threshold of 2 wrote an
-open and a resolve alert every four checks (10 in 24 checks), and strict
+open and a resolve alert every four checks (12 in 24 checks), and strict
 alternation never alerted although half its checks failed.
 """
 
@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Channel, Notification
@@ -293,3 +294,31 @@ def test_every_transport_renders_the_flapping_alerts(
 
 def json_type(body: bytes) -> str:
     return json.loads(body)["type"]
+
+
+def test_the_dashboard_and_the_api_show_flapping(
+    monitor, regions, owner_client, api
+) -> None:
+    overview = reverse("dashboard:overview")
+    page = owner_client.get(monitor.get_absolute_url()).content.decode()
+    assert "status-flapping" not in page
+    assert api.get(f"/api/monitors/{monitor.pk}/").json()["flapping"] is False
+
+    play(monitor, regions[:1], "uuuu" + "du" * 9, Slots(30))
+    monitor.refresh_from_db()
+
+    page = owner_client.get(monitor.get_absolute_url()).content.decode()
+    assert 'class="status status-flapping"' in page
+    assert ">Flapping</span>" in page
+    assert "Flapping since" in page
+    listing = owner_client.get(overview).content.decode()
+    assert 'class="status status-flapping"' in listing
+    body = api.get(f"/api/monitors/{monitor.pk}/").json()
+    assert body["flapping"] is True
+    assert body["flapping_since"].startswith(
+        monitor.flapping_since.strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    # Read-only: a client cannot clear it.
+    api.patch(f"/api/monitors/{monitor.pk}/", {"flapping": False}, format="json")
+    monitor.refresh_from_db()
+    assert monitor.flapping

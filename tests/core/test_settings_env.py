@@ -44,6 +44,9 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("REGISTRATION_OPEN", "perhaps"),
         ("UPTIME_NUM_PROXIES", "-1"),
         ("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots"),
+        ("UPTIME_FLAP_WINDOW", "2"),
+        ("UPTIME_FLAP_LOW_PERCENT", "30"),  # not below the high threshold (25)
+        ("UPTIME_FLAP_HIGH_PERCENT", "101"),
     ],
 )
 def test_a_bad_value_fails_at_start_with_the_variable_name(
