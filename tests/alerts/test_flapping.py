@@ -34,6 +34,9 @@ DOWN = CheckResult(
     status_code=503,
 )
 
+SLOW = CheckResult(status="degraded", response_time_ms=900, status_code=200)
+RESULTS = {"u": UP, "d": DOWN, "s": SLOW}
+
 
 class Slots:
     """One slot per check, INTERVAL apart, ending about now."""
@@ -47,7 +50,7 @@ class Slots:
 
 
 def play(monitor: Monitor, regions: list[Region], pattern: str, slots: Slots) -> None:
-    """Record one check per character (u/d), from every region at once
+    """Record one check per character (u/d/s: up, down, slow), from every region at once
     unless ``pattern`` holds one column per region separated by '|'."""
     columns = pattern.split("|") if "|" in pattern else [pattern] * len(regions)
     for i in range(len(columns[0])):
@@ -60,7 +63,7 @@ def play(monitor: Monitor, regions: list[Region], pattern: str, slots: Slots) ->
                     TickResult(
                         monitor_id=monitor.pk,
                         checked_at=at,
-                        result=UP if column[i] == "u" else DOWN,
+                        result=RESULTS[column[i]],
                     )
                 ],
                 now=at + timedelta(seconds=1),
@@ -216,6 +219,15 @@ def test_hysteresis_a_calm_monitor_does_not_start_between_the_thresholds(
     )
     make_channel("email", "ops@example.com", monitors=[monitor])
     play(monitor, regions[:1], ("u" * 9 + "d") * 4, Slots(50))
+
+    monitor.refresh_from_db()
+    assert not monitor.flapping
+    assert alerts(monitor) == []
+
+
+def test_slow_and_fast_alternating_is_not_flapping(monitor, regions, channel) -> None:
+    # Degraded is up with a latency note: it has its own alerts.
+    play(monitor, regions[:1], "us" * 15, Slots(40))
 
     monitor.refresh_from_db()
     assert not monitor.flapping
