@@ -45,13 +45,19 @@ class Event(models.TextChoices):
     CERTIFICATE_EXPIRING = "certificate.expiring"
     MONITOR_DEGRADED = "monitor.degraded"
     MONITOR_DEGRADED_RESOLVED = "monitor.degraded_resolved"
+    FLAPPING_STARTED = "monitor.flapping_started"
+    FLAPPING_STOPPED = "monitor.flapping_stopped"
     TEST = "test"
 
 
 # Which channel switch ("down" or "up") an event answers to.
 DOWN_EVENTS = {Event.INCIDENT_OPENED, Event.INCIDENT_REMINDER}
 DOWN_EVENTS |= {Event.CERTIFICATE_EXPIRING}
-UP_EVENTS = {Event.INCIDENT_RESOLVED}
+# Flapping starts: trouble (it stands in for the DOWN alerts it holds back).
+# It stops: the episode is over, as a resolve is; had it settled down, the
+# open incident's own DOWN alert goes out with it.
+DOWN_EVENTS |= {Event.FLAPPING_STARTED}
+UP_EVENTS = {Event.INCIDENT_RESOLVED, Event.FLAPPING_STOPPED}
 # Slow-but-up is its own switch, off by default: not every channel that wants
 # outages wants to hear about latency.
 DEGRADED_EVENTS = {Event.MONITOR_DEGRADED, Event.MONITOR_DEGRADED_RESOLVED}

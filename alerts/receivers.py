@@ -17,6 +17,10 @@ from .models import Event
 @receiver(signals.incident_opened)
 def write_opened_notifications(sender: Any, incident: Incident, **kwargs: Any) -> None:
     # Inside the incident's transaction: the rows commit or roll back with it.
+    # A flapping monitor's transitions alert nobody: flapping_started and
+    # flapping_stopped speak for the episode.
+    if incident.monitor.flapping:
+        return
     services.notifications_for_incident(incident=incident, event=Event.INCIDENT_OPENED)
 
 
@@ -24,8 +28,36 @@ def write_opened_notifications(sender: Any, incident: Incident, **kwargs: Any) -
 def write_resolved_notifications(
     sender: Any, incident: Incident, **kwargs: Any
 ) -> None:
+    if incident.monitor.flapping:
+        return
     services.notifications_for_incident(
         incident=incident, event=Event.INCIDENT_RESOLVED
+    )
+
+
+@receiver(signals.flapping_started)
+def write_flapping_started_notifications(
+    sender: Any, monitor: Monitor, reading: Any, since: Any, **kwargs: Any
+) -> None:
+    services.notifications_for_flapping(monitor=monitor, reading=reading, since=since)
+
+
+@receiver(signals.flapping_stopped)
+def write_flapping_stopped_notifications(
+    sender: Any,
+    monitor: Monitor,
+    reading: Any,
+    since: Any,
+    settled: str,
+    incident: Incident | None,
+    **kwargs: Any,
+) -> None:
+    services.notifications_for_flapping(
+        monitor=monitor,
+        reading=reading,
+        since=since,
+        settled=settled,
+        incident=incident,
     )
 
 

@@ -270,6 +270,8 @@ _GENERAL_FIELDS = (
 
 _STATE_FIELDS = (
     "status",
+    "flapping",
+    "flapping_since",
     "last_checked_at",
     "last_response_time_ms",
     "cert_expires_at",
@@ -306,7 +308,14 @@ class MonitorAdmin(ProjectScopedAdmin):
         "last_checked_at",
         "cert_expires_at",
     )
-    list_filter = ("status", "kind", "enabled", "show_on_status_page", "regions")
+    list_filter = (
+        "status",
+        "flapping",
+        "kind",
+        "enabled",
+        "show_on_status_page",
+        "regions",
+    )
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)

@@ -270,6 +270,10 @@ class Monitor(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_response_time_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Set and cleared by the flap detector (monitors/flapping.py): the state
+    # changes too often for each change to alert.
+    flapping = models.BooleanField(default=False, editable=False)
+    flapping_since = models.DateTimeField(null=True, blank=True, editable=False)
     badge_key = models.CharField(max_length=64, default=_token, unique=True)
 
     # --- HTTP(S) options (monitors/checks/http.py) ---

@@ -25,6 +25,7 @@ from uptime import sanitize
 
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
+from .flapping import flapping_detect, flapping_settle
 from .incidents import incidents_evaluate
 from .models import (
     Membership,
@@ -374,7 +375,13 @@ def ticks_record(
             monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
         )
         touched = [monitors[t.monitor_id] for t in ticks]
+        # Flapping is flagged before the incident machine (so its transitions
+        # alert nobody) and settled after it (so the settled state is known).
+        flap_readings = flapping_detect(monitors=touched, now=now)
         open_ids = incidents_evaluate(monitors=touched, now=now)
+        flapping_settle(
+            monitors=touched, readings=flap_readings, open_ids=open_ids, now=now
+        )
         monitors_status_update(monitors=touched, ticks=ticks, open_ids=open_ids)
     return ticks
 

@@ -20,3 +20,11 @@ certificate_expiring = Signal()
 # threshold), and back to up. kwargs: monitor, tick
 monitor_degraded = Signal()
 monitor_degraded_recovered = Signal()
+# The monitor started flapping (its state changes too often for each change
+# to alert: monitors/flapping.py), and stopped. While it flaps, its incidents
+# still open and resolve but announce nothing to people.
+# kwargs: monitor, reading (flapping.FlapReading), since (datetime)
+flapping_started = Signal()
+# kwargs as above, plus settled ("up" or "down") and incident (the open
+# Incident when it settled down, else None)
+flapping_stopped = Signal()

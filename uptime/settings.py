@@ -231,6 +231,19 @@ except ValueError:
         "UPTIME_CERT_EXPIRY_DAYS must be comma-separated whole days, e.g. 14,7"
     ) from None
 
+# Flap detection (monitors/flapping.py): the state changes between up and
+# down over a region's last UPTIME_FLAP_WINDOW checks, weighted towards the
+# newest, as a percentage. Above HIGH the monitor starts flapping; it stops
+# only below LOW (the gap keeps it from flapping about flapping).
+UPTIME_FLAP_WINDOW = env_int("UPTIME_FLAP_WINDOW", 20, minimum=4)
+UPTIME_FLAP_HIGH_PERCENT = env_int("UPTIME_FLAP_HIGH_PERCENT", 25, minimum=1)
+UPTIME_FLAP_LOW_PERCENT = env_int("UPTIME_FLAP_LOW_PERCENT", 10, minimum=0)
+if not UPTIME_FLAP_LOW_PERCENT < UPTIME_FLAP_HIGH_PERCENT <= 100:
+    raise ConfigError(
+        "UPTIME_FLAP_LOW_PERCENT must be below UPTIME_FLAP_HIGH_PERCENT, "
+        "and UPTIME_FLAP_HIGH_PERCENT at most 100"
+    )
+
 # --- alerts -----------------------------------------------------------------
 # Transient delivery failures are retried with backoff for this long.
 ALERTS_RETRY_WINDOW_SECONDS = env_int("ALERTS_RETRY_WINDOW_SECONDS", 86400, minimum=0)

@@ -26,6 +26,7 @@ from .delivery import (
 from .outbox import (
     notifications_for_certificate,
     notifications_for_degraded,
+    notifications_for_flapping,
     notifications_for_incident,
     notifications_remind,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "notification_retry",
     "notifications_for_certificate",
     "notifications_for_degraded",
+    "notifications_for_flapping",
     "notifications_for_incident",
     "notifications_remind",
     "notifications_sweep",

@@ -19,7 +19,13 @@ from django.utils import timezone
 from monitors.models import Incident, IncidentStatus, Monitor, Tick
 
 from ..models import DEGRADED_EVENTS, Channel, Event, Notification
-from .payloads import certificate_payload, degraded_payload, incident_payload, iso
+from .payloads import (
+    certificate_payload,
+    degraded_payload,
+    flapping_payload,
+    incident_payload,
+    iso,
+)
 
 
 def due_now(now: datetime, *, retry: bool = True) -> dict[str, datetime]:
@@ -153,6 +159,48 @@ def notifications_for_degraded(
     )
 
 
+def notifications_for_flapping(
+    *,
+    monitor: Monitor,
+    reading: Any,
+    since: datetime,
+    settled: str | None = None,
+    incident: Incident | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """A monitor started flapping (``settled`` None) or stopped.
+
+    One row per channel per episode and edge: the key carries when the
+    episode began. Stopped settled down, the open incident also gets its DOWN
+    alert now (held back while it flapped); a channel that had it already
+    (the incident opened before the flapping began) gets nothing new.
+    """
+    now = now or timezone.now()
+    event = Event.FLAPPING_STARTED if settled is None else Event.FLAPPING_STOPPED
+    edge = "started" if settled is None else "stopped"
+    channels = monitor.channels.all()
+    flapping = {"since": iso(since), **reading.as_dict(), "settled": settled}
+    ids = _write(
+        channels=channels,
+        event=event,
+        dedupe_key=f"flapping:{monitor.pk}:{iso(since)}:{edge}",
+        payload=flapping_payload(
+            monitor=monitor,
+            event=event,
+            flapping=flapping,
+            incident=incident,
+            now=now,
+        ),
+        monitor=monitor,
+        now=now,
+    )
+    if incident is not None:
+        ids += notifications_for_incident(
+            incident=incident, event=Event.INCIDENT_OPENED, now=now
+        )
+    return ids
+
+
 # --- reminders ----------------------------------------------------------------
 
 
@@ -181,6 +229,8 @@ def notifications_remind(*, now: datetime | None = None) -> int:
         Incident.objects.filter(
             status=IncidentStatus.OPEN, monitor__channels__in=channels
         )
+        # A flapping monitor's incidents alert nobody, reminders included.
+        .exclude(monitor__flapping=True)
         .select_related("monitor")
         .distinct()
     )

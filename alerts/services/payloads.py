@@ -101,6 +101,27 @@ def degraded_payload(
     }
 
 
+def flapping_payload(
+    *,
+    monitor: Monitor,
+    event: str,
+    flapping: dict[str, Any],
+    incident: Incident | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """``flapping``: since, the window's figures, and (when it stopped) the
+    state it settled in; ``incident`` is the open one when it settled down."""
+    return {
+        "type": event,
+        "timestamp": iso(now),
+        "data": {
+            "incident": incident_data(incident) if incident else None,
+            "monitor": monitor_data(monitor),
+            "flapping": flapping,
+        },
+    }
+
+
 def channel_test_payload(*, channel_name: str, now: datetime) -> dict[str, Any]:
     return {
         "type": Event.TEST,

@@ -44,6 +44,8 @@ LABELS = {
     "certificate.expiring": "CERTIFICATE",
     "monitor.degraded": "SLOW",
     "monitor.degraded_resolved": "FAST AGAIN",
+    "monitor.flapping_started": "FLAPPING",
+    "monitor.flapping_stopped": "STABLE",
     "test": "TEST",
 }
 
@@ -75,6 +77,22 @@ def _duration(seconds: int | None) -> str:
     if minutes:
         return f"{minutes} min {sec} s"
     return f"{sec} s"
+
+
+def _flapping_summary(event: str, name: str, data: dict[str, Any]) -> str:
+    flap = data.get("flapping") or {}
+    if event == "monitor.flapping_started":
+        window = _duration(flap.get("window_seconds")) or "its window"
+        return (
+            f"{name} is flapping: {flap.get('failure_rate_percent')} % of its "
+            f"last {flap.get('checks')} checks failed ({window}), and its state "
+            f"changed {flap.get('state_change_percent')} % of the time. Single "
+            "DOWN and UP alerts are held until it settles."
+        )
+    if flap.get("settled") == "down":
+        cause = (data.get("incident") or {}).get("cause") or "no answer"
+        return f"{name} stopped flapping and is down: {cause}."
+    return f"{name} stopped flapping and is up."
 
 
 def message_for(notification: Notification) -> Message:
@@ -112,6 +130,8 @@ def message_for(notification: Notification) -> Message:
             if event == "monitor.degraded"
             else f"{name} is fast again: {where} (threshold {limit} ms)."
         )
+    elif event in ("monitor.flapping_started", "monitor.flapping_stopped"):
+        summary = _flapping_summary(event, name, data)
     else:
         summary = data.get("message") or "A test message from the uptime monitor."
     subject = f"[{label}] {name} ({url})" if name else f"[{label}] Uptime monitor"

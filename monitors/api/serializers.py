@@ -95,6 +95,8 @@ class MonitorSerializer(ModelSerializer):
             "enabled",
             "show_on_status_page",
             "status",
+            "flapping",
+            "flapping_since",
             "last_checked_at",
             "created_at",
             # check kinds and options, as the kinds declare them
@@ -107,6 +109,8 @@ class MonitorSerializer(ModelSerializer):
         )
         read_only_fields = (
             "status",
+            "flapping",
+            "flapping_since",
             "last_checked_at",
             "created_at",
             *shown_names(),

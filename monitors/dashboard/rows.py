@@ -59,6 +59,14 @@ def status_html(status: str, label: str | None = None) -> str:
     )
 
 
+def _flapping_html(monitor: Monitor) -> str:
+    """Amber "Flapping" beside the status: its alerts are held (paused
+    monitors are not checked, so the flag says nothing there)."""
+    if not monitor.flapping or not monitor.enabled:
+        return ""
+    return " " + status_html("flapping")
+
+
 def _regions_html(states: Sequence[RegionState]) -> str:
     items = []
     for r in states:
@@ -95,7 +103,8 @@ def overview_rows(
         url = url_pattern.replace(str(marker), str(m.pk))
         rows.append(
             f'<tr class="row-{escape(m.status)}">'
-            f'<td data-label="Status">{status_html(m.status)}</td>'
+            f'<td data-label="Status">{status_html(m.status)}'
+            f"{_flapping_html(m)}</td>"
             f'<td data-label="Monitor" class="cell-main">'
             f'<a class="monitor-name" href="{url}">'
             f'{escape(m.name)}</a><div class="url muted">{escape(m.url)}</div></td>'

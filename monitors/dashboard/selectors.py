@@ -63,6 +63,7 @@ OVERVIEW_FIELDS = (
     "enabled",
     "last_checked_at",
     "last_response_time_ms",
+    "flapping",
     "created_at",
 )
 

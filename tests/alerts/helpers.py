@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.message import Message
+
 from django.utils import timezone
 
 from alerts.models import Event, Notification
@@ -22,3 +24,13 @@ def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notifica
 
 def notify(channel, notification) -> None:
     REGISTRY[channel.kind](channel).notify(notification)
+
+
+def email_text(message: Message) -> str:
+    """The text/plain part of a received email."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode()
+    raise AssertionError("no text/plain part")

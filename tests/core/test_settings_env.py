@@ -49,6 +49,9 @@ def start_with(**env: str) -> subprocess.CompletedProcess[str]:
         ("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots"),
         ("REDIS_SSL_CERT_REQS", "sometimes"),
         ("UPTIME_PIPELINE_GRACE_SECONDS", "0"),
+        ("UPTIME_FLAP_WINDOW", "2"),
+        ("UPTIME_FLAP_LOW_PERCENT", "30"),  # not below the high threshold (25)
+        ("UPTIME_FLAP_HIGH_PERCENT", "101"),
     ],
 )
 def test_a_bad_value_fails_at_start_with_the_variable_name(
