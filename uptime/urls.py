@@ -3,6 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from monitors.health import pipeline_view
 from monitors.heartbeat import ping as heartbeat_ping
@@ -24,6 +29,18 @@ urlpatterns = [
     # because cron lines are written by hand (a POST cannot follow a redirect).
     path("ping/<str:key>/", heartbeat_ping, name="heartbeat-ping"),
     re_path(r"^ping/(?P<key>[^/]{1,100})$", heartbeat_ping),
+    # The API's own description: OpenAPI 3, Swagger UI and Redoc.
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema"),
+        name="api-redoc",
+    ),
     path("api/", include("monitors.api.urls")),
     path("api/", include("alerts.api.urls")),
     path(

@@ -6,6 +6,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -139,7 +141,19 @@ class MonitorViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: Monitor) -> None:
         monitor_delete(user=signed_in_user(self.request), monitor=instance)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("region", str, description="A region code."),
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, description="Slots at or after."
+            ),
+            OpenApiParameter(
+                "until", OpenApiTypes.DATETIME, description="Slots before."
+            ),
+        ],
+        responses=TickSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=TickPagination)
     def ticks(self, request: Request, pk: str | None = None) -> Response:
         monitor = self.get_object()
         # The list leaves the evidence out (it can be KBs a row): see tick().
@@ -160,6 +174,9 @@ class MonitorViewSet(viewsets.ModelViewSet):
         page = paginator.paginate_queryset(ticks, request, view=self)
         return paginator.get_paginated_response(TickSerializer(page, many=True).data)
 
+    @extend_schema(
+        operation_id="monitors_tick_retrieve", responses=TickDetailSerializer
+    )
     @action(detail=True, methods=["get"], url_path=r"ticks/(?P<tick_id>\d+)")
     def tick(
         self, request: Request, pk: str | None = None, tick_id: str | None = None
