@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,8 @@ from uptime.pagination import whole_number
 
 from ..models import Channel, Notification
 from ..services import (
+    SendsThrottled,
+    channel_confirmation_resend,
     channel_create,
     channel_delete,
     channel_send_test,
@@ -36,6 +39,15 @@ def _service_errors() -> Iterator[None]:
         yield
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.message_dict) from None
+
+
+@contextmanager
+def _send_limit() -> Iterator[None]:
+    """Past the user's channel-send limit: a 429 with Retry-After."""
+    try:
+        yield
+    except SendsThrottled as exc:
+        raise Throttled(wait=exc.retry_after, detail=str(exc)) from None
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -65,7 +77,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         )
         project_require(user=request.user, project=project, min_role=Role.ADMIN)
         with _service_errors():
-            channel = channel_create(project=project, **data)
+            channel = channel_create(project=project, user=request.user, **data)
         body = self.get_serializer(channel).data
         # Shown once: the only response that carries the full target and the
         # signing secret.
@@ -77,7 +89,9 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: ChannelSerializer) -> None:
         with _service_errors():
             serializer.instance = channel_update(
-                channel=serializer.instance, **serializer.validated_data
+                channel=serializer.instance,
+                user=self.request.user,
+                **serializer.validated_data,
             )
 
     def perform_destroy(self, instance: Channel) -> None:
@@ -85,13 +99,36 @@ class ChannelViewSet(viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
+        """Queued for the alerts worker: poll /api/notifications/<id>/."""
         channel = self.get_object()
-        notification = channel_send_test(channel=channel)
-        return Response(NotificationSerializer(notification).data)
+        with _send_limit():
+            notification = channel_send_test(channel=channel, user=request.user)
+        return Response(
+            NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED
+        )
+
+    @action(detail=True, methods=["post"])
+    def confirmation(self, request: Request, pk: str | None = None) -> Response:
+        """Mail an email channel's confirmation link again."""
+        channel = self.get_object()
+        with _send_limit():
+            notification_id = channel_confirmation_resend(
+                channel=channel, user=request.user
+            )
+        if notification_id is None:
+            raise serializers.ValidationError(
+                {"confirmed": ["This channel waits for no confirmation."]}
+            )
+        notification = Notification.objects.get(pk=notification_id)
+        return Response(
+            NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
-class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The delivery log."""
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The delivery log; one row by id (a queued test message's result)."""
 
     serializer_class = NotificationSerializer
 

@@ -45,6 +45,7 @@ LABELS = {
     "monitor.degraded": "SLOW",
     "monitor.degraded_resolved": "FAST AGAIN",
     "test": "TEST",
+    "channel.confirmation": "CONFIRM",
 }
 
 

@@ -1,9 +1,11 @@
-"""Sending one notification through a transport, for the transport tests."""
+"""Sending notifications for the alert tests: through a transport, or as the
+alerts worker would."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
+from alerts import tasks
 from alerts.models import Event, Notification
 from alerts.services import incident_payload
 from alerts.transports import REGISTRY
@@ -22,3 +24,11 @@ def notification_for(channel, incident, event=Event.INCIDENT_OPENED) -> Notifica
 
 def notify(channel, notification) -> None:  # type: ignore[no-untyped-def]
     REGISTRY[channel.kind](channel).notify(notification)
+
+
+def run_queued() -> dict[int, str]:
+    """Run the ``alerts.deliver`` task body for every pending notification, as
+    the alerts worker does after commit (a test's transaction never commits,
+    so nothing was queued); returns each id's outcome."""
+    pending = Notification.objects.filter(status="pending").order_by("id")
+    return {pk: tasks.deliver(pk) for pk in pending.values_list("pk", flat=True)}
