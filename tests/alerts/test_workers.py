@@ -15,7 +15,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from alerts.models import Notification
-from alerts.services import channel_create, notifications_sweep
+from alerts.services import channel_confirm, channel_create, notifications_sweep
 from monitors.models import Incident, Monitor, Tick
 from tests.alerts.servers import Receiver, SMTPSink, slack_reply
 from tests.e2e_support import celery_worker, dispatcher_loop, purge_broker, wait_for
@@ -118,13 +118,14 @@ def test_down_then_up_sends_one_email_slack_and_webhook_each_time(
         target=slack_rx.url("/services/T0/B0/xyz"),
         monitors=[monitor],
     )
-    channel_create(
+    mail = channel_create(
         project=project,
         name="Mail",
         kind="email",
         target="ops@example.com",
         monitors=[monitor],
     )
+    channel_confirm(channel=mail)  # as its recipient would, by the mailed link
     Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.created_at)
     purge_broker()
     mail_env = alert_worker_env(
