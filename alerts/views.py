@@ -124,7 +124,8 @@ def _waits(channel: Channel) -> str:
     if not channel.awaiting_confirmation:
         return ""
     return (
-        f" It sends nothing until {channel.target} confirms by the link mailed to it."
+        f" It sends nothing until {channel.target} confirms by the link mailed "
+        "to it (if none arrives, send it again from this list)."
     )
 
 

@@ -46,7 +46,7 @@ def confirm_by_link(path: str, *, clicks: int = 1) -> None:
 
 
 def test_a_new_email_channel_sends_nothing_but_its_confirmation_until_confirmed(
-    api, smtp: SMTPSink, make_monitor, regions
+    api, owner_client, smtp: SMTPSink, make_monitor, regions
 ) -> None:
     monitor = make_monitor(regions=regions[:1], failure_threshold=1)
     created = api.post(
@@ -83,6 +83,10 @@ def test_a_new_email_channel_sends_nothing_but_its_confirmation_until_confirmed(
     assert shown["status"] == "skipped"
     assert "has not confirmed" in shown["last_error"]
     assert api.get(f"/api/channels/{channel_id}/").json()["confirmed"] is False
+    timeline = owner_client.get(
+        reverse("dashboard:incident", args=[opened.incident_id])
+    )
+    assert "awaiting confirmation" in timeline.content.decode()
 
     confirm_by_link(mailed_link(mail))
 

@@ -152,3 +152,21 @@ def test_confirmation_resends_share_the_limit(api, make_channel, settings) -> No
     assert api.post(url).status_code == 202
     assert api.post(url).status_code == 429
     assert api.post(f"/api/channels/{mail.pk}/test/").status_code == 429
+
+
+def test_past_the_limit_a_save_still_works_but_its_confirmation_waits(
+    api, settings
+) -> None:
+    settings.UPTIME_THROTTLE_CHANNEL_SENDS = "1/min"
+    first, second = (
+        api.post(
+            "/api/channels/",
+            {"name": f"M{n}", "kind": "email", "target": f"m{n}@example.com"},
+            format="json",
+        )
+        for n in (1, 2)
+    )
+    assert first.status_code == second.status_code == 201
+    mailed = Notification.objects.filter(event="channel.confirmation")
+    assert list(mailed.values_list("channel_id", flat=True)) == [first.json()["id"]]
+    assert second.json()["confirmed"] is False
