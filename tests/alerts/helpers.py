@@ -1,8 +1,11 @@
-"""Sending notifications for the alert tests: through a transport, or as the
-alerts worker would."""
+"""Sending notifications for the alert tests (through a transport, or as the
+alerts worker would), and following an email channel's confirmation link."""
 
 from __future__ import annotations
 
+import re
+
+from django.test import Client
 from django.utils import timezone
 
 from alerts import tasks
@@ -32,3 +35,26 @@ def run_queued() -> dict[int, str]:
     so nothing was queued); returns each id's outcome."""
     pending = Notification.objects.filter(status="pending").order_by("id")
     return {pk: tasks.deliver(pk) for pk in pending.values_list("pk", flat=True)}
+
+
+LINK = re.compile(r"http://\S+(/channels/confirm/[^/\s]+/)")
+
+
+def mailed_link(message) -> str:  # type: ignore[no-untyped-def]
+    """The confirmation link's path, from the plain-text part of a mail."""
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    match = LINK.search(text)
+    assert match, text
+    return match.group(1)
+
+
+def confirm_by_link(path: str, *, clicks: int = 1) -> None:
+    """The recipient: no account, a browser that enforces CSRF."""
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(path)
+    assert page.status_code == 200
+    token = page.cookies["csrftoken"].value
+    for _ in range(clicks):
+        done = browser.post(path, {"csrfmiddlewaretoken": token})
+        assert done.status_code == 200
+        assert b"Confirmed" in done.content

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -17,32 +16,10 @@ from alerts.models import Channel, Notification
 from alerts.services import channel_create, channel_update
 from monitors.models import Project
 from tests.alerts.conftest import record
-from tests.alerts.helpers import run_queued
+from tests.alerts.helpers import confirm_by_link, mailed_link, run_queued
 from tests.alerts.servers import SMTPSink
 
 pytestmark = pytest.mark.django_db
-
-LINK = re.compile(r"http://\S+(/channels/confirm/[^/\s]+/)")
-
-
-def mailed_link(message) -> str:  # type: ignore[no-untyped-def]
-    """The confirmation link's path, from the plain-text part of a mail."""
-    text = message.get_payload()[0].get_payload(decode=True).decode()
-    match = LINK.search(text)
-    assert match, text
-    return match.group(1)
-
-
-def confirm_by_link(path: str, *, clicks: int = 1) -> None:
-    """The recipient: no account, a browser that enforces CSRF."""
-    browser = Client(enforce_csrf_checks=True)
-    page = browser.get(path)
-    assert page.status_code == 200
-    token = page.cookies["csrftoken"].value
-    for _ in range(clicks):
-        done = browser.post(path, {"csrfmiddlewaretoken": token})
-        assert done.status_code == 200
-        assert b"Confirmed" in done.content
 
 
 def test_a_new_email_channel_sends_nothing_but_its_confirmation_until_confirmed(
