@@ -10,15 +10,16 @@ from django.http import HttpRequest
 
 from monitors.admin import ProjectScopedAdmin
 from monitors.models import Role
+from uptime.auth import signed_in_user
 
 from .models import (
     CHANNEL_SETTINGS,
     Channel,
     ChannelKind,
     Notification,
-    NotificationStatus,
 )
 from .services import (
+    SendsThrottled,
     channel_clean,
     channel_create,
     channel_delete,
@@ -30,6 +31,10 @@ from .services import (
 
 class ChannelForm(forms.ModelForm):
     """Parses the admin's input; the channel services hold the rules."""
+
+    # Who is saving (set by ChannelAdmin.get_form): quotas bind them unless
+    # they are a superuser, and a quota error must show here, not at save.
+    user: Any = None
 
     class Meta:
         model = Channel
@@ -63,7 +68,12 @@ class ChannelForm(forms.ModelForm):
         project = channel.project if channel else data.get("project")
         if project is not None:
             try:
-                channel_clean(project=project, channel=channel, values=_settings(data))
+                channel_clean(
+                    project=project,
+                    channel=channel,
+                    values=_settings(data),
+                    user=self.user,
+                )
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, messages)
@@ -78,14 +88,14 @@ def _settings(data: dict[str, Any]) -> dict[str, Any]:
 def send_test(
     modeladmin: ProjectScopedAdmin, request: HttpRequest, qs: QuerySet
 ) -> None:
+    # Queued for the alerts worker; the results show under Notifications.
     for channel in modeladmin.writable(request, qs):
-        result = channel_send_test(channel=channel)
-        if result.status == NotificationStatus.SENT:
-            modeladmin.message_user(request, f"{channel}: test sent.")
-        else:
-            modeladmin.message_user(
-                request, f"{channel}: {result.last_error}", level=messages.ERROR
-            )
+        try:
+            channel_send_test(channel=channel, user=signed_in_user(request))
+        except SendsThrottled as exc:
+            modeladmin.message_user(request, str(exc), level=messages.ERROR)
+            return
+        modeladmin.message_user(request, f"{channel}: test message queued.")
 
 
 @admin.register(Channel)
@@ -98,20 +108,31 @@ class ChannelAdmin(ProjectScopedAdmin):
         "shown_target",
         "project",
         "enabled",
+        "confirmed",
         "is_default",
         "last_notified_at",
         "last_error",
     )
-    list_filter = ("kind", "enabled", "is_default")
+    list_filter = ("kind", "enabled", "confirmed", "is_default")
     search_fields = ("name", "project__name")
     list_select_related = ("project",)
     filter_horizontal = ("monitors",)
-    readonly_fields = ("last_notified_at", "last_error", "last_error_at", "created_at")
+    readonly_fields = (
+        "confirmed",
+        "last_notified_at",
+        "last_error",
+        "last_error_at",
+        "created_at",
+    )
     actions = (send_test,)
 
     @admin.display(description="target")
     def shown_target(self, obj: Channel) -> str:
         return obj.masked_target
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ("kind", "project") if obj is not None else ()
@@ -122,8 +143,12 @@ class ChannelAdmin(ProjectScopedAdmin):
         returns), so the admin keeps the API's and the dashboard's rules."""
         values = _settings(form.cleaned_data)
         if change:
-            return channel_update(channel=form.instance, **values)
-        channel = channel_create(project=form.cleaned_data["project"], **values)
+            return channel_update(
+                channel=form.instance, user=signed_in_user(request), **values
+            )
+        channel = channel_create(
+            project=form.cleaned_data["project"], user=signed_in_user(request), **values
+        )
         if channel.kind == ChannelKind.WEBHOOK and not values.get("secret"):
             messages.info(
                 request,

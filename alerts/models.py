@@ -48,6 +48,8 @@ class Event(models.TextChoices):
     FLAPPING_STARTED = "monitor.flapping_started"
     FLAPPING_STOPPED = "monitor.flapping_stopped"
     TEST = "test"
+    # The mail that asks an email channel's recipient to confirm the address.
+    CONFIRMATION = "channel.confirmation"
 
 
 # Which channel switch ("down" or "up") an event answers to.
@@ -116,6 +118,15 @@ class Channel(models.Model):
     last_error = models.CharField(max_length=500, blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An email address receives alerts only once its recipient has clicked
+    # the link mailed to it (alerts.services.confirmation): nobody can be
+    # signed up for someone else's alerts. False by default, so a row written
+    # past the services holds too; the services set True for Slack and
+    # webhooks, whose URLs their owner handed over.
+    confirmed = models.BooleanField(default=False)
+    # Part of the signed confirmation link; a new one per address, so a link
+    # for an old address confirms nothing.
+    confirm_nonce = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ("name", "id")
@@ -124,13 +135,18 @@ class Channel(models.Model):
         return f"{self.name} ({self.kind})"
 
     def wants(self, event: str) -> bool:
-        if event == Event.TEST:
+        if event in (Event.TEST, Event.CONFIRMATION):
             return True
         if event in UP_EVENTS:
             return self.notify_up
         if event in DEGRADED_EVENTS:
             return self.notify_degraded
         return self.notify_down
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """True while the recipient of an email channel has not confirmed."""
+        return self.kind == ChannelKind.EMAIL and not self.confirmed
 
     @property
     def masked_target(self) -> str:
@@ -143,6 +159,9 @@ class NotificationStatus(models.TextChoices):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Not sent and not retried: the channel's recipient has not confirmed
+    # the address (the reason is in last_error).
+    SKIPPED = "skipped"
 
 
 class Notification(models.Model):

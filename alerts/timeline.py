@@ -31,6 +31,8 @@ def notification_entries(incident: Incident) -> list[TimelineEntry]:
             ok, detail = True, f"Delivered after {n.attempts} attempt(s)."
         elif n.status == NotificationStatus.FAILED:
             ok, detail = False, n.last_error or "Failed."
+        elif n.status == NotificationStatus.SKIPPED:
+            ok, detail = None, n.last_error or "Not sent."
         else:
             ok, detail = None, "Pending" + (f": {n.last_error}" if n.last_error else "")
         entries.append(

@@ -12,4 +12,15 @@ urlpatterns = [
     path("channels/<int:pk>/edit/", views.channel_edit, name="channel_edit"),
     path("channels/<int:pk>/delete/", views.channel_delete, name="channel_delete"),
     path("channels/<int:pk>/test/", views.channel_test, name="channel_test"),
+    path(
+        "channels/<int:pk>/confirmation/",
+        views.channel_confirmation_resend,
+        name="channel_confirmation_resend",
+    ),
+    # Public: the link mailed to an email channel's address.
+    path(
+        "channels/confirm/<str:token>/",
+        views.channel_confirm,
+        name="channel_confirm",
+    ),
 ]

@@ -9,17 +9,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from monitors.models import Role
 from monitors.projects import project_require, projects_for
+from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
 
 from . import services
 from .forms import ChannelForm
-from .models import Channel, ChannelKind, Notification, NotificationStatus
+from .models import Channel, ChannelKind, Notification
 
 
 def _own_channel(request: HttpRequest, pk: int) -> Channel:
@@ -28,9 +29,11 @@ def _own_channel(request: HttpRequest, pk: int) -> Channel:
     channel = get_object_or_404(
         Channel.objects.select_related("project"),
         pk=pk,
-        project__in=projects_for(user=request.user),
+        project__in=projects_for(user=signed_in_user(request)),
     )
-    project_require(user=request.user, project=channel.project, min_role=Role.ADMIN)
+    project_require(
+        user=signed_in_user(request), project=channel.project, min_role=Role.ADMIN
+    )
     return channel
 
 
@@ -48,12 +51,14 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 def channel_add(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     project = projects[1]
-    project_require(user=request.user, project=project, min_role=Role.ADMIN)
+    project_require(user=signed_in_user(request), project=project, min_role=Role.ADMIN)
     form = ChannelForm(request.POST or None, project=project)
     channel = None
     if request.method == "POST" and form.is_valid():
         try:
-            channel = services.channel_create(project=project, **form.cleaned_data)
+            channel = services.channel_create(
+                project=project, user=signed_in_user(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
     if channel is not None:
@@ -63,7 +68,7 @@ def channel_add(request: HttpRequest) -> HttpResponse:
             return render_page(
                 request, "alerts/channel_created.html", {"channel": channel}, projects
             )
-        messages.success(request, f"Channel “{channel.name}” added.")
+        messages.success(request, f"Channel “{channel.name}” added.{_waits(channel)}")
         return redirect("alerts:channels")
     return render_page(
         request,
@@ -86,11 +91,13 @@ def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.channel_update(channel=channel, **form.cleaned_data)
+            saved = services.channel_update(
+                channel=channel, user=signed_in_user(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, "Channel saved.")
+            messages.success(request, f"Channel saved.{_waits(saved)}")
             return redirect("alerts:channels")
     log = list(
         Notification.objects.filter(channel=channel)
@@ -116,17 +123,77 @@ def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "alerts/channel_delete.html", {"channel": channel})
 
 
+def _waits(channel: Channel) -> str:
+    if not channel.awaiting_confirmation:
+        return ""
+    return (
+        f" It sends nothing until {channel.target} confirms by the link mailed "
+        "to it (if none arrives, send it again from this list)."
+    )
+
+
+def _too_many(request: HttpRequest, exc: services.SendsThrottled) -> HttpResponse:
+    response = render_page(
+        request,
+        "alerts/sends_throttled.html",
+        {"seconds": exc.retry_after},
+        status=429,
+    )
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @login_required
 @require_POST
 def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queued for the alerts worker; the result shows in the channel's log."""
     channel = _own_channel(request, pk)
-    notification = services.channel_send_test(channel=channel)
-    if notification.status == NotificationStatus.SENT:
-        messages.success(request, f"Test message sent to “{channel.name}”.")
-    else:
-        messages.error(
-            request,
-            f"The test message to “{channel.name}” failed: "
-            f"{notification.last_error or notification.status}",
-        )
+    try:
+        services.channel_send_test(channel=channel, user=signed_in_user(request))
+    except services.SendsThrottled as exc:
+        return _too_many(request, exc)
+    messages.success(
+        request,
+        f"Test message to “{channel.name}” queued: its result shows in the "
+        "channel's delivery log in a few seconds.",
+    )
     return redirect("alerts:channels")
+
+
+@login_required
+@require_POST
+def channel_confirmation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _own_channel(request, pk)
+    try:
+        sent = services.channel_confirmation_resend(
+            channel=channel, user=signed_in_user(request)
+        )
+    except services.SendsThrottled as exc:
+        return _too_many(request, exc)
+    if sent is not None:
+        messages.success(request, f"Confirmation email sent to {channel.target}.")
+    return redirect("alerts:channels")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def channel_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The recipient's page, without login: GET asks, POST confirms (a mail
+    scanner that fetches links confirms nothing). It shows the address and
+    the project it is asked for, nothing else."""
+    channel = services.channel_by_confirmation_token(token)
+    if channel is None:
+        return render(request, "alerts/confirm_invalid.html", status=404)
+    done = channel.confirmed
+    if request.method == "POST" and not done:
+        services.channel_confirm(channel=channel)
+        done = True
+    return render(
+        request,
+        "alerts/confirm.html",
+        {
+            "address": channel.target,
+            "project_name": channel.project.name,
+            "done": done,
+        },
+    )

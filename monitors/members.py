@@ -24,6 +24,7 @@ from uptime.tokens import token_hash, token_new
 
 from .models import Invitation, Membership, Project, Role
 from .projects import project_require, role_can_manage
+from .quotas import members_quota_check
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +65,20 @@ def invitation_create(
         )
     token = token_new()
     now = timezone.now()
-    invitation = Invitation.objects.create(
-        project=project,
-        user=user,
-        email=email,
-        role=role,
-        token_hash=token_hash(token),
-        created_by=created_by,
-        created_at=now,
-        expires_at=now + timedelta(days=settings.UPTIME_INVITE_MAX_AGE_DAYS),
-    )
+    with transaction.atomic():
+        # Locked: two invitations at once cannot both take the last place.
+        Project.objects.select_for_update().filter(pk=project.pk).exists()
+        members_quota_check(project=project, actor=created_by)
+        invitation = Invitation.objects.create(
+            project=project,
+            user=user,
+            email=email,
+            role=role,
+            token_hash=token_hash(token),
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + timedelta(days=settings.UPTIME_INVITE_MAX_AGE_DAYS),
+        )
     return invitation, token
 
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 
 from .checks.options import url_host
-from .models import Monitor, MonitorKind, Project
+from .models import Invitation, Membership, Monitor, MonitorKind, Project
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -32,6 +32,33 @@ if TYPE_CHECKING:
 
 class QuotaExceeded(ValidationError):
     """A save over a limit; ``message_dict`` names the field and the limit."""
+
+
+def is_operator(user: object) -> bool:
+    """The install's operator: a superuser, who runs the Django admin for
+    every project and is held to no quota. Other staff act through their
+    roles like anyone else."""
+    return bool(getattr(user, "is_superuser", False))
+
+
+def members_quota_check(*, project: Project, actor: object) -> None:
+    """Raise QuotaExceeded when one more invitation would pass
+    ``UPTIME_QUOTA_MEMBERS``: members and pending invitations both count, so
+    a project cannot invite past it and have them all accept later. The
+    caller holds the project row locked."""
+    if is_operator(actor):
+        return
+    limit = settings.UPTIME_QUOTA_MEMBERS
+    members = Membership.objects.filter(project=project).count()
+    pending = Invitation.objects.pending().filter(project=project).count()
+    if members + pending >= limit:
+        raise QuotaExceeded(
+            {
+                "invitee": f"This project has {members} members and {pending} "
+                f"pending invitations, the most it may have "
+                f"(UPTIME_QUOTA_MEMBERS={limit})."
+            }
+        )
 
 
 def _per_minute(interval_seconds: int, regions: int) -> float:

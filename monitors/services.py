@@ -38,7 +38,7 @@ from .models import (
     TickStatus,
 )
 from .projects import project_require
-from .quotas import monitor_quota_check
+from .quotas import is_operator, monitor_quota_check
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -112,17 +112,11 @@ _STATE_FIELDS = frozenset(
 )
 
 
-def _is_operator(user: User) -> bool:
-    """The install's operator: a superuser, who runs the Django admin for
-    every project. Other staff act through their roles like anyone else."""
-    return bool(getattr(user, "is_superuser", False))
-
-
 def _quota_check(*, user: User, monitor: Monitor, regions: int, enabled: bool) -> None:
     """Hold a tenant's save of ``monitor`` (its new settings, not yet saved)
     to the quotas; the project row is locked first, so two saves at once
     cannot both pass a limit one of them reaches."""
-    if _is_operator(user):
+    if is_operator(user):
         return
     Project.objects.select_for_update().filter(pk=monitor.project_id).exists()
     monitor_quota_check(
@@ -140,7 +134,7 @@ def _require_member(*, user: User, project: Project) -> None:
     """Only the project's members (the member role or above) write its
     monitors; a viewer's write is a PermissionDenied. The operator (a
     superuser, in the admin) is not a member of every project and may."""
-    if _is_operator(user):
+    if is_operator(user):
         return
     project_require(user=user, project=project, min_role=Role.MEMBER)
 

@@ -212,6 +212,9 @@ UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST = env_int(
 UPTIME_METRICS_TOKEN = env_str("UPTIME_METRICS_TOKEN")
 UPTIME_PIPELINE_GRACE_SECONDS = env_int("UPTIME_PIPELINE_GRACE_SECONDS", 15, minimum=1)
 UPTIME_PIPELINE_MAX_QUEUE = env_int("UPTIME_PIPELINE_MAX_QUEUE", 1000, minimum=1)
+# Alert channels, and members plus pending invitations, one project may have.
+UPTIME_QUOTA_CHANNELS = env_int("UPTIME_QUOTA_CHANNELS", 50, minimum=1)
+UPTIME_QUOTA_MEMBERS = env_int("UPTIME_QUOTA_MEMBERS", 50, minimum=1)
 UPTIME_USER_AGENT = "UptimeMonitor/1.0 (+https://github.com/uptime-monitor)"
 # Check options: the largest body a check reads (after
 # decompression; beyond it the tick is body_too_large), a CA bundle trusted
@@ -351,6 +354,9 @@ UPTIME_THROTTLE_PASSWORD_RESET = env_rate("UPTIME_THROTTLE_PASSWORD_RESET", "5/h
 # Wrong API tokens per client address; past it every token from there waits.
 UPTIME_THROTTLE_API_AUTH = env_rate("UPTIME_THROTTLE_API_AUTH", "20/min")
 UPTIME_THROTTLE_API_USER = env_rate("UPTIME_THROTTLE_API_USER", "600/min")
+# Channel test messages and confirmation emails one user sets off: each one
+# reaches a third party (an inbox, a URL), so nobody may aim a stream at it.
+UPTIME_THROTTLE_CHANNEL_SENDS = env_rate("UPTIME_THROTTLE_CHANNEL_SENDS", "5/min")
 # Reverse proxies in front of the web process that append X-Forwarded-For.
 # 0 trusts only the socket's address: a client-written X-Forwarded-For would
 # otherwise give every request a fresh identity and no limit would hold.

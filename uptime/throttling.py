@@ -113,6 +113,7 @@ SIGNUP = Limit("signup", "UPTIME_THROTTLE_SIGNUP")
 PASSWORD_RESET = Limit("password-reset", "UPTIME_THROTTLE_PASSWORD_RESET")
 API_AUTH = Limit("api-auth", "UPTIME_THROTTLE_API_AUTH")
 API_USER = Limit("api-user", "UPTIME_THROTTLE_API_USER")
+CHANNEL_SENDS = Limit("channel-sends", "UPTIME_THROTTLE_CHANNEL_SENDS")
 
 
 # --- pages -------------------------------------------------------------------------

@@ -27,6 +27,9 @@ class ChannelSerializer(ModelSerializer):
     # Blank is the service's call: on an update it keeps a Slack or webhook
     # URL, which responses never show in full.
     target = serializers.CharField(max_length=2000, allow_blank=True)
+    # False while an email channel's recipient has not confirmed the address
+    # (it sends nothing until then); always true for Slack and webhooks.
+    confirmed = serializers.SerializerMethodField()
 
     class Meta:
         model = Channel
@@ -34,11 +37,15 @@ class ChannelSerializer(ModelSerializer):
             "id",
             "project",
             *CHANNEL_SETTINGS,
+            "confirmed",
             "last_notified_at",
             "last_error",
             "created_at",
         )
         read_only_fields = ("last_notified_at", "last_error", "created_at")
+
+    def get_confirmed(self, instance: Channel) -> bool:
+        return not instance.awaiting_confirmation
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

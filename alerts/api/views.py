@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,10 +19,13 @@ from accounts.scope import api_create_project, api_projects
 from monitors.api.permissions import ProjectRolePermission
 from monitors.models import Project, Role
 from monitors.projects import project_require
+from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
 from ..models import Channel, Notification
 from ..services import (
+    SendsThrottled,
+    channel_confirmation_resend,
     channel_create,
     channel_delete,
     channel_send_test,
@@ -37,6 +41,15 @@ def _service_errors() -> Iterator[None]:
         yield
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.message_dict) from None
+
+
+@contextmanager
+def _send_limit() -> Iterator[None]:
+    """Past the user's channel-send limit: a 429 with Retry-After."""
+    try:
+        yield
+    except SendsThrottled as exc:
+        raise Throttled(wait=exc.retry_after, detail=str(exc)) from None
 
 
 class ChannelViewSet(viewsets.ModelViewSet):
@@ -64,9 +77,13 @@ class ChannelViewSet(viewsets.ModelViewSet):
         project = data.pop("project", None) or api_create_project(
             request, min_role=Role.ADMIN, noun="channels"
         )
-        project_require(user=request.user, project=project, min_role=Role.ADMIN)
+        project_require(
+            user=signed_in_user(request), project=project, min_role=Role.ADMIN
+        )
         with _service_errors():
-            channel = channel_create(project=project, **data)
+            channel = channel_create(
+                project=project, user=signed_in_user(request), **data
+            )
         body = self.get_serializer(channel).data
         # Shown once: the only response that carries the full target and the
         # signing secret.
@@ -80,7 +97,9 @@ class ChannelViewSet(viewsets.ModelViewSet):
         assert channel is not None  # an update's serializer has its instance
         with _service_errors():
             serializer.instance = channel_update(
-                channel=channel, **serializer.validated_data
+                channel=channel,
+                user=signed_in_user(self.request),
+                **serializer.validated_data,
             )
 
     def perform_destroy(self, instance: Channel) -> None:
@@ -88,13 +107,38 @@ class ChannelViewSet(viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str | None = None) -> Response:
+        """Queued for the alerts worker: poll /api/notifications/<id>/."""
         channel = self.get_object()
-        notification = channel_send_test(channel=channel)
-        return Response(NotificationSerializer(notification).data)
+        with _send_limit():
+            notification = channel_send_test(
+                channel=channel, user=signed_in_user(request)
+            )
+        return Response(
+            NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED
+        )
+
+    @action(detail=True, methods=["post"])
+    def confirmation(self, request: Request, pk: str | None = None) -> Response:
+        """Mail an email channel's confirmation link again."""
+        channel = self.get_object()
+        with _send_limit():
+            notification_id = channel_confirmation_resend(
+                channel=channel, user=signed_in_user(request)
+            )
+        if notification_id is None:
+            raise serializers.ValidationError(
+                {"confirmed": ["This channel waits for no confirmation."]}
+            )
+        notification = Notification.objects.get(pk=notification_id)
+        return Response(
+            NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
-class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The delivery log."""
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The delivery log; one row by id (a queued test message's result)."""
 
     serializer_class = NotificationSerializer
 

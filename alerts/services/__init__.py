@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from .channels import (
     REMINDER_MINUTES_MAX,
+    SendsThrottled,
     channel_clean,
+    channel_confirmation_resend,
     channel_create,
     channel_delete,
     channel_send_test,
     channel_update,
     monitor_link_default_channels,
 )
+from .confirmation import channel_by_confirmation_token, channel_confirm
 from .delivery import (
     backoff_seconds,
     notification_deliver,
@@ -34,8 +37,12 @@ from .payloads import incident_payload
 
 __all__ = [
     "REMINDER_MINUTES_MAX",
+    "SendsThrottled",
     "backoff_seconds",
+    "channel_by_confirmation_token",
     "channel_clean",
+    "channel_confirm",
+    "channel_confirmation_resend",
     "channel_create",
     "channel_delete",
     "channel_send_test",

@@ -12,7 +12,14 @@ only parse their input, call these functions and show the errors they raise
 - on an update, an empty secret, or an empty target of a Slack or webhook
   channel (whose target is never shown back in full), keeps the stored one;
 - reminders repeat every 1 to 10080 minutes (a week), or not at all;
-- linked monitors belong to the channel's own project.
+- linked monitors belong to the channel's own project;
+- a project has at most ``UPTIME_QUOTA_CHANNELS`` channels (the operator, a
+  superuser, is not held to it);
+- an email address receives nothing until its recipient confirms it (see
+  ``confirmation``); a new address starts over;
+- test messages and confirmation mails a user sets off are rate-limited
+  (``UPTIME_THROTTLE_CHANNEL_SENDS``) and sent by the ``alerts`` worker,
+  never in the web request.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -30,7 +39,9 @@ from django.db.models import Field
 from django.utils import timezone
 
 from monitors.models import Monitor, Project
+from monitors.quotas import QuotaExceeded, is_operator
 from monitors.validators import validate_target_url
+from uptime.throttling import CHANNEL_SENDS
 
 from ..models import (
     CHANNEL_SETTINGS,
@@ -41,13 +52,65 @@ from ..models import (
     Notification,
     generate_secret,
 )
-from .delivery import notification_deliver
-from .outbox import due_now
+from .confirmation import confirmation_nonce, confirmation_request
+from .outbox import due_now, enqueue_deliveries
 from .payloads import channel_test_payload
 
 REMINDER_MINUTES_MAX = 10080  # a week
 
 Errors = dict[str, list[str]]
+
+
+class SendsThrottled(Exception):
+    """The user set off too many channel messages lately (a 429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "Too many test messages and confirmation emails in a short time "
+            f"(UPTIME_THROTTLE_CHANNEL_SENDS); try again in {retry_after} s."
+        )
+        self.retry_after = retry_after
+
+
+def _count_send(user: AbstractBaseUser | None) -> bool:
+    """Count one message a user sets off; False when past the limit.
+    Sends the system makes itself (no user) are not counted."""
+    if user is None:
+        return True
+    return CHANNEL_SENDS.hit(f"user:{user.pk}")
+
+
+def _require_send(user: AbstractBaseUser | None) -> None:
+    if not _count_send(user):
+        raise SendsThrottled(CHANNEL_SENDS.retry_after())
+
+
+def _quota_check(
+    *, project: Project, user: AbstractBaseUser | None, lock: bool = True
+) -> None:
+    """One more channel must fit ``UPTIME_QUOTA_CHANNELS``; the project row
+    is locked first, so two creates at once cannot both take the last one
+    (``lock=False`` for a form's early check, outside a transaction)."""
+    if is_operator(user):
+        return
+    if lock:
+        Project.objects.select_for_update().filter(pk=project.pk).exists()
+    count = Channel.objects.filter(project=project).count()
+    limit = settings.UPTIME_QUOTA_CHANNELS
+    if count >= limit:
+        raise QuotaExceeded(
+            {
+                "project": f"This project has {count} channels, the most it may "
+                f"have (UPTIME_QUOTA_CHANNELS={limit})."
+            }
+        )
+
+
+def _ask_confirmation(channel: Channel, user: AbstractBaseUser | None) -> None:
+    """Mail the confirmation link, unless the user is past the send limit:
+    the channel is saved either way and waits; they can send it again."""
+    if _count_send(user):
+        confirmation_request(channel=channel)
 
 
 def channel_validate(*, kind: str, target: str, secret: str | None) -> None:
@@ -156,6 +219,7 @@ def channel_clean(
     project: Project,
     values: Mapping[str, Any],
     channel: Channel | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> dict[str, Any]:
     """The settings a create (``channel`` None) or an update of ``channel``
     would store, from ``values`` (any of ``CHANNEL_SETTINGS``, and
@@ -169,6 +233,9 @@ def channel_clean(
     database: a ModelForm may already have changed the object it was given.
     """
     stored = None if channel is None else Channel.objects.get(pk=channel.pk)
+    if stored is None:
+        # A create by ``user`` must also fit the project's channel quota.
+        _quota_check(project=project, user=user, lock=False)
     return _clean(project=project, values=values, stored=stored)
 
 
@@ -211,12 +278,16 @@ def channel_create(
     target: str,
     secret: str | None = None,
     monitors: Iterable[Monitor] = (),
-    **settings: Any,
+    user: AbstractBaseUser | None = None,
+    **options: Any,
 ) -> Channel:
-    """Create a channel; a webhook without a secret gets a generated one.
+    """Create a channel; a webhook without a secret gets a generated one, an
+    email channel waits for its recipient's confirmation.
 
-    ``settings`` are the other ``CHANNEL_SETTINGS`` (``enabled``,
-    ``notify_down``, ...); the model's defaults fill the rest.
+    ``options`` are the other ``CHANNEL_SETTINGS`` (``enabled``,
+    ``notify_down``, ...); the model's defaults fill the rest. ``user`` is
+    who asks: held to the quota unless a superuser, and their confirmation
+    mails count towards their send limit.
     """
     values = _clean(
         project=project,
@@ -227,22 +298,33 @@ def channel_create(
             "target": target,
             "secret": secret or "",
             "monitors": monitors,
-            **settings,
+            **options,
         },
     )
     linked = values.pop("monitors", [])
     if values["kind"] == ChannelKind.WEBHOOK and not values["secret"]:
         values["secret"] = generate_secret()
+    email = values["kind"] == ChannelKind.EMAIL
+    # Slack and webhook URLs were handed over by whoever owns them; an
+    # address is anyone's to type, so its recipient confirms first.
+    values["confirmed"] = not email
+    values["confirm_nonce"] = confirmation_nonce() if email else ""
     with transaction.atomic():
+        _quota_check(project=project, user=user)
         channel = Channel.objects.create(project=project, **values)
         if linked:
             channel.monitors.set(linked)
+        if email:
+            _ask_confirmation(channel, user)
     return channel
 
 
-def channel_update(*, channel: Channel, **changes: Any) -> Channel:
+def channel_update(
+    *, channel: Channel, user: AbstractBaseUser | None = None, **changes: Any
+) -> Channel:
     """Change some of a channel's settings (any of ``CHANNEL_SETTINGS``) and
-    return the channel as stored."""
+    return the channel as stored. A new email address waits for its own
+    confirmation, whatever the old one had."""
     with transaction.atomic():
         stored = (
             Channel.objects.select_for_update()
@@ -251,13 +333,33 @@ def channel_update(*, channel: Channel, **changes: Any) -> Channel:
         )
         values = _clean(project=stored.project, values=changes, stored=stored)
         linked = values.pop("monitors", None)
+        readdressed = (
+            stored.kind == ChannelKind.EMAIL
+            and "target" in values
+            and values["target"] != stored.target
+        )
+        if readdressed:
+            values.update(confirmed=False, confirm_nonce=confirmation_nonce())
         for name, value in values.items():
             setattr(stored, name, value)
         if values:
             stored.save(update_fields=list(values))
         if linked is not None:
             stored.monitors.set(linked)
+        if readdressed:
+            _ask_confirmation(stored, user)
     return stored
+
+
+def channel_confirmation_resend(
+    *, channel: Channel, user: AbstractBaseUser | None = None
+) -> int | None:
+    """Mail the confirmation link again (a lost or expired mail); None when
+    the channel waits for nothing. Raises SendsThrottled past the limit."""
+    if not channel.awaiting_confirmation:
+        return None
+    _require_send(user)
+    return confirmation_request(channel=channel)
 
 
 def channel_delete(*, channel: Channel) -> None:
@@ -272,17 +374,24 @@ def monitor_link_default_channels(*, monitor: Monitor) -> None:
         channel.monitors.add(monitor)
 
 
-def channel_send_test(*, channel: Channel) -> Notification:
-    """Send a test message now (no retries) and return its log row."""
+def channel_send_test(
+    *, channel: Channel, user: AbstractBaseUser | None = None
+) -> Notification:
+    """Queue a test message (one attempt, no retries) for the ``alerts``
+    worker and return its log row, still pending: a slow receiver must not
+    hold a web thread. Raises SendsThrottled past the user's send limit."""
+    _require_send(user)
     now = timezone.now()
-    notification = Notification.objects.create(
-        channel=channel,
-        event=Event.TEST,
-        dedupe_key=f"test:{now.timestamp()}:{random.getrandbits(32)}",
-        payload=channel_test_payload(channel_name=channel.name, now=now),
-        # A person is waiting on the result: one attempt, no backoff.
-        **due_now(now, retry=False),
-    )
-    notification_deliver(notification_id=notification.pk)
-    notification.refresh_from_db()
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            channel=channel,
+            event=Event.TEST,
+            dedupe_key=f"test:{now.timestamp()}:{random.getrandbits(32)}",
+            payload=channel_test_payload(channel_name=channel.name, now=now),
+            created_at=now,
+            # A person is waiting on the result: one attempt, no backoff.
+            **due_now(now, retry=False),
+        )
+        pk = notification.pk
+        transaction.on_commit(lambda: enqueue_deliveries([pk]), robust=True)
     return notification

@@ -25,6 +25,7 @@ from uptime import sanitize
 
 from ..models import Channel, Event, Notification, NotificationStatus
 from ..transports import REGISTRY, TransportError
+from .confirmation import confirmation_still_wanted
 from .outbox import due_now, enqueue_deliveries
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,21 @@ def _earlier_pending(notification: Notification) -> datetime | None:
     )
 
 
+def _held_reason(notification: Notification) -> str:
+    """Why this message must not go out now ('' when it may)."""
+    channel = notification.channel
+    if notification.event == Event.CONFIRMATION:
+        if confirmation_still_wanted(notification):
+            return ""
+        return "Not sent: the address was confirmed or changed since."
+    if channel.awaiting_confirmation:
+        return (
+            f"Not sent: {channel.target} has not confirmed yet that it wants "
+            "these alerts (awaiting confirmation)."
+        )
+    return ""
+
+
 def notification_deliver(
     *,
     notification_id: int,
@@ -82,7 +98,9 @@ def notification_deliver(
 ) -> str:
     """Claim, send and record one notification. Returns what happened:
     ``sent``, ``retry``, ``failed``, ``deferred`` (waits for an earlier
-    message of its incident) or ``skipped`` (not ours to send)."""
+    message of its incident) or ``skipped`` (not ours to send, or held: an
+    email channel whose recipient has not confirmed gets only the
+    confirmation mail)."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.ALERTS_CLAIM_LEASE_SECONDS)
     # The claim: only one worker's UPDATE matches (row count 1).
@@ -107,6 +125,14 @@ def notification_deliver(
     mine = Notification.objects.filter(
         pk=notification_id, attempts=attempt, status=NotificationStatus.PENDING
     )
+
+    held = _held_reason(notification)
+    if held:
+        # Not the receiver's fault and nothing to retry: recorded, not sent.
+        mine.update(
+            status=NotificationStatus.SKIPPED, last_error=held, locked_until=None
+        )
+        return "skipped"
 
     waiting_for = _earlier_pending(notification)
     if waiting_for is not None:
@@ -208,10 +234,12 @@ def notifications_sweep(
 
 
 def notification_retry(*, notification: Notification) -> bool:
-    """Send a failed notification again (admin), with a fresh retry window."""
+    """Send a failed notification again (admin), with a fresh retry window;
+    also one held for a confirmation that has since come."""
     with transaction.atomic():
         updated = Notification.objects.filter(
-            pk=notification.pk, status=NotificationStatus.FAILED
+            pk=notification.pk,
+            status__in=(NotificationStatus.FAILED, NotificationStatus.SKIPPED),
         ).update(
             status=NotificationStatus.PENDING,
             locked_until=None,

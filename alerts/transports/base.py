@@ -47,6 +47,7 @@ LABELS = {
     "monitor.flapping_started": "FLAPPING",
     "monitor.flapping_stopped": "STABLE",
     "test": "TEST",
+    "channel.confirmation": "CONFIRM",
 }
 
 

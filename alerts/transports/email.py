@@ -11,10 +11,11 @@ from django.template.loader import render_to_string
 
 from uptime import failures
 
+from ..models import Event
 from .base import Transport, TransportError, message_for, send_timeout
 
 if TYPE_CHECKING:
-    from ..models import Notification
+    from ..models import Channel, Notification
 
 
 def _smtp_error(exc: smtplib.SMTPException) -> TransportError:
@@ -36,18 +37,40 @@ def _smtp_error(exc: smtplib.SMTPException) -> TransportError:
     return TransportError(f"SMTP error: {exc}"[:300])
 
 
+def _confirmation(channel: Channel) -> tuple[str, str, str]:
+    # Imported here: the services import the transports.
+    from ..services.confirmation import CONFIRM_MAX_AGE, confirmation_link
+
+    context = {
+        "channel": channel,
+        "project": channel.project,
+        "link": confirmation_link(channel),
+        "days": CONFIRM_MAX_AGE.days,
+    }
+    subject = f"Confirm alerts from {channel.project.name}"
+    return (
+        subject,
+        render_to_string("alerts/email/confirm.txt", context),
+        render_to_string("alerts/email/confirm.html", context),
+    )
+
+
 class EmailTransport(Transport):
     def notify(self, notification: Notification) -> None:
         msg = message_for(notification)
-        context = {
-            "message": msg,
-            "channel": self.channel,
-            "site_url": settings.SITE_URL,
-        }
-        text = render_to_string("alerts/email/alert.txt", context)
-        html = render_to_string("alerts/email/alert.html", context)
+        if msg.event == Event.CONFIRMATION:
+            subject, text, html = _confirmation(self.channel)
+        else:
+            context = {
+                "message": msg,
+                "channel": self.channel,
+                "site_url": settings.SITE_URL,
+            }
+            subject = msg.subject
+            text = render_to_string("alerts/email/alert.txt", context)
+            html = render_to_string("alerts/email/alert.html", context)
         email = EmailMultiAlternatives(
-            subject=msg.subject.replace("\n", " ")[:250],
+            subject=subject.replace("\n", " ")[:250],
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[self.channel.target],

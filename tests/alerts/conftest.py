@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import Channel
-from alerts.services import channel_create
+from alerts.services import channel_confirm, channel_create
 from monitors.checks.base import CheckResult
 from monitors.models import Incident, Monitor, Project, Region
 from monitors.services import TickResult, ticks_record
@@ -43,14 +43,23 @@ def fast_retries(settings) -> None:
 
 @pytest.fixture
 def make_channel(project: Project):
-    def make(kind: str = "webhook", target: str = "", **kwargs: Any) -> Channel:
+    """A channel through the write path; an email channel's recipient has
+    confirmed it unless ``confirm=False`` (its confirmation mail stays in the
+    outbox, as it would)."""
+
+    def make(
+        kind: str = "webhook", target: str = "", confirm: bool = True, **kwargs: Any
+    ) -> Channel:
         kwargs.setdefault("name", f"{kind} channel")
-        return channel_create(
+        channel = channel_create(
             project=kwargs.pop("project", project),
             kind=kind,
             target=target,
             **kwargs,
         )
+        if confirm and channel.awaiting_confirmation:
+            channel_confirm(channel=channel)
+        return channel
 
     return make
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from alerts.models import Channel, Notification
 from alerts.services import notification_deliver
+from tests.alerts.helpers import run_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,9 @@ def test_admin_send_test_and_retry_actions(
         {"action": "send_test", "_selected_action": [hook.pk]},
         follow=True,
     )
-    assert "test sent" in resp.content.decode()
+    assert "test message queued" in resp.content.decode()
+    assert receiver.requests == []
+    assert list(run_queued().values()) == ["sent"]
     assert len(receiver.requests) == 1
 
     receiver.replies = [(404, b"nope", {})]

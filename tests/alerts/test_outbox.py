@@ -429,7 +429,7 @@ def test_alerts_carry_the_failing_checks_evidence(
     assert evidence["status_code"] == 503
     assert "maintenance" in evidence["body"]
     assert hook.notifications.get().status == "sent"
-    assert mail.notifications.get().status == "sent"
+    assert mail.notifications.get(event="incident.opened").status == "sent"
     text = smtp.messages[0].get_payload()[0].get_payload(decode=True).decode()
     assert "Resolved IP: 127.0.0.1" in text
     assert "HTTP status: 503" in text

@@ -16,8 +16,9 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from alerts.models import Notification
-from alerts.services import channel_create, notifications_sweep
+from alerts.services import channel_confirm, channel_create, notifications_sweep
 from monitors.models import Incident, Monitor, Tick
+from tests.alerts.helpers import confirm_by_link, mailed_link
 from tests.alerts.servers import Receiver, SMTPSink, slack_reply
 from tests.e2e_support import celery_worker, dispatcher_loop, purge_broker, wait_for
 from tests.targets import Target, respond
@@ -119,13 +120,14 @@ def test_down_then_up_sends_one_email_slack_and_webhook_each_time(
         target=slack_rx.url("/services/T0/B0/xyz"),
         monitors=[monitor],
     )
-    channel_create(
+    mail = channel_create(
         project=project,
         name="Mail",
         kind="email",
         target="ops@example.com",
         monitors=[monitor],
     )
+    channel_confirm(channel=mail)  # as its recipient would, by the mailed link
     Monitor.objects.filter(pk=monitor.pk).update(next_check_at=monitor.created_at)
     purge_broker()
     mail_env = alert_worker_env(
@@ -209,3 +211,43 @@ def test_down_then_up_sends_one_email_slack_and_webhook_each_time(
         f"incident confirmed -> webhook: {from_commit * 1000:.0f} ms"
     )
     assert from_tick < 5
+
+
+def test_the_alerts_worker_mails_the_confirmation_then_the_queued_test_message(
+    api, smtp: SMTPSink, tmp_path: Path
+) -> None:
+    purge_broker()
+    mail_env = alert_worker_env(
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(settings.EMAIL_PORT),
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    )
+    with celery_worker(
+        ["alerts"],
+        pool="threads",
+        concurrency=8,
+        log_path=tmp_path / "alerts.log",
+        **mail_env,
+    ):
+        created = api.post(
+            "/api/channels/",
+            {"name": "Mail", "kind": "email", "target": "ops@example.com"},
+            format="json",
+        ).json()
+        assert created["confirmed"] is False
+        wait_for(lambda: smtp.messages, timeout=20)
+        confirm_by_link(mailed_link(smtp.messages[0]))
+
+        started = time.monotonic()
+        queued = api.post(f"/api/channels/{created['id']}/test/")
+        assert time.monotonic() - started < 1.0
+        assert queued.status_code == 202
+        wait_for(
+            lambda: Notification.objects.filter(
+                pk=queued.json()["id"], status="sent"
+            ).exists(),
+            timeout=20,
+        )
+    assert [m["To"] for m in smtp.messages] == ["ops@example.com"] * 2
+    assert smtp.messages[0]["Subject"].startswith("Confirm alerts from")
+    assert smtp.messages[1]["Subject"] == "[TEST] Uptime monitor"

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Channel, Notification
-from alerts.services import channel_create
+from alerts.services import channel_confirm, channel_create
+from tests.alerts.helpers import run_queued
 from tests.targets import respond
 
 from .conftest import add_incident
@@ -114,14 +115,24 @@ def test_editing_keeps_a_secret_target_unless_a_new_one_is_typed(
     assert channel.target.endswith("/B000/XXXX")
 
 
-def test_send_test_by_email(owner_client, project) -> None:
+def test_send_test_by_email_is_queued_and_sent_by_the_worker(
+    owner_client, project
+) -> None:
     channel = channel_create(
         project=project, name="Ops", kind="email", target="ops@example.com"
     )
+    channel_confirm(channel=channel)
     response = owner_client.post(
         reverse("alerts:channel_test", args=[channel.pk]), follow=True
     )
-    assert b"Test message sent" in response.content
+    assert b"queued" in response.content
+    test = Notification.objects.get(channel=channel, event="test")
+    assert test.status == "pending"
+    assert mail.outbox == []  # nothing sent in the web request
+    run_queued()
+    test.refresh_from_db()
+    assert test.status == "sent"
+    assert [m.subject for m in mail.outbox] == ["[TEST] Uptime monitor"]
     assert [m.to for m in mail.outbox] == [["ops@example.com"]]
 
 
@@ -132,11 +143,13 @@ def test_send_test_reports_a_failing_webhook(
     channel = channel_create(
         project=project, name="Hook", kind="webhook", target=target.url("/hook")
     )
-    response = owner_client.post(
-        reverse("alerts:channel_test", args=[channel.pk]), follow=True
-    )
+    owner_client.post(reverse("alerts:channel_test", args=[channel.pk]))
+    assert "/hook" not in target.hits  # queued, not sent in the request
+    run_queued()
     assert "/hook" in target.hits
-    assert b"failed" in response.content
+    page = owner_client.get(reverse("alerts:channel_edit", args=[channel.pk]))
+    assert b"failed" in page.content
+    assert b"410" in page.content
 
 
 def test_the_incident_timeline_lists_notifications(
