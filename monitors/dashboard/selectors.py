@@ -12,9 +12,11 @@ where confirmed downtime is the time an incident was open (from the first
 failing check of the streak that opened it to its recovery) and observed time
 is the part of the period after the monitor was created. A single failed
 check that does not reach the failure threshold and region quorum is not
-downtime, and degraded checks count as up. This keeps the figure consistent
-with the alerts a user received, and makes it cheap: the incident table is
-tiny next to the tick table, so the overview does not scan millions of ticks.
+downtime, and degraded checks count as up. Paused time and maintenance
+windows count as neither: they leave both the observed time and the downtime.
+This keeps the figure consistent with the alerts a user received, and makes it
+cheap: the incident table is tiny next to the tick table, so the overview does
+not scan millions of ticks.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from ..maintenance import Span, excluded_spans, merge_spans
 from ..models import Incident, IncidentStatus, Monitor, MonitorStatus, Tick
 
 UPTIME_WINDOWS: dict[str, timedelta] = {
@@ -151,18 +154,72 @@ def uptime_by_monitor(
     params += [now, now, now, now, now, ids, now]
     for monitor_id, label, seconds in _fetch(sql, params):
         down[(monitor_id, label)] = max(float(seconds or 0), 0.0)
+    left_out = _LeftOut(ids, since=now - max(UPTIME_WINDOWS.values()), now=now)
     out: dict[int, dict[str, float | None]] = {}
     for monitor_id, created_at in created.items():
         row: dict[str, float | None] = {}
         for label, span in UPTIME_WINDOWS.items():
-            observed = (now - max(now - span, created_at)).total_seconds()
+            lo = max(now - span, created_at)
+            observed = (now - lo).total_seconds()
+            observed -= left_out.seconds(monitor_id, lo, now)
+            down[(monitor_id, label)] -= left_out.down_seconds(monitor_id, lo, now)
             if observed <= 0:
                 row[label] = None
                 continue
-            lost = min(down[(monitor_id, label)], observed)
+            lost = min(max(down[(monitor_id, label)], 0.0), observed)
             row[label] = 100.0 * (1 - lost / observed)
         out[monitor_id] = row
     return out
+
+
+class _LeftOut:
+    """Pauses and maintenance windows, which uptime counts as neither up nor
+    down: their time leaves both the observed time and the downtime.
+
+    One query for the spans (monitors.maintenance.excluded_spans), and one
+    more for the incidents of the monitors that have any, since downtime
+    inside a left-out span must be subtracted too.
+    """
+
+    def __init__(self, ids: Sequence[int], *, since: datetime, now: datetime) -> None:
+        self.spans = excluded_spans(monitor_ids=ids, since=since, until=now)
+        self.incidents: dict[int, list[Span]] = defaultdict(list)
+        if not self.spans:
+            return
+        rows = Incident.objects.filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gt=since),
+            monitor_id__in=list(self.spans),
+            started_at__lt=now,
+        ).values_list("monitor_id", "started_at", "resolved_at")
+        for monitor_id, started_at, resolved_at in rows:
+            self.incidents[monitor_id].append((started_at, resolved_at or now))
+        for monitor_id, found in self.incidents.items():
+            self.incidents[monitor_id] = merge_spans(found)
+
+    def seconds(self, monitor_id: int, lo: datetime, hi: datetime) -> float:
+        """Left-out seconds within [lo, hi)."""
+        return _overlap_seconds(self.spans.get(monitor_id, ()), [(lo, hi)], lo, hi)
+
+    def down_seconds(self, monitor_id: int, lo: datetime, hi: datetime) -> float:
+        """Seconds within [lo, hi) both in an incident and left out."""
+        spans = self.spans.get(monitor_id)
+        if not spans:
+            return 0.0
+        return _overlap_seconds(self.incidents.get(monitor_id, ()), spans, lo, hi)
+
+
+def _overlap_seconds(
+    a: Iterable[Span], b: Iterable[Span], lo: datetime, hi: datetime
+) -> float:
+    """Seconds within [lo, hi) covered by both ``a`` and ``b`` (each merged)."""
+    total = 0.0
+    b = list(b)
+    for a_start, a_end in a:
+        for b_start, b_end in b:
+            start, end = max(a_start, b_start, lo), min(a_end, b_end, hi)
+            if end > start:
+                total += (end - start).total_seconds()
+    return total
 
 
 @dataclass(slots=True)
@@ -227,6 +284,7 @@ def daily_uptime(
         lo = first + timedelta(days=n)
         hi = min(lo + timedelta(days=1), now)
         spans.append((lo.date(), lo, hi, max((hi - lo).total_seconds(), 0.0)))
+    left_out = _LeftOut(list(created), since=first, now=now)
     out: dict[int, list[DayBar]] = {}
     for monitor_id, created_at in created.items():
         bars = []
@@ -237,7 +295,12 @@ def daily_uptime(
                 observed = 0.0
             else:
                 observed = (hi - created_at).total_seconds()
-            bars.append(DayBar(day, observed, down.get((monitor_id, day), 0.0)))
+            lost = down.get((monitor_id, day), 0.0)
+            if observed > 0:
+                seen_from = max(lo, created_at)
+                observed -= left_out.seconds(monitor_id, seen_from, hi)
+                lost -= left_out.down_seconds(monitor_id, seen_from, hi)
+            bars.append(DayBar(day, max(observed, 0.0), max(lost, 0.0)))
         out[monitor_id] = bars
     return out
 
