@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from .models import (
+    Incident,
     MaintenanceWindow,
     Monitor,
     MonitorPause,
@@ -48,7 +49,7 @@ WEEKLY_MAX_DURATION = timedelta(days=7)
 # project's windows naming no monitor, and the windows naming the monitor.
 # Recurring windows are expanded in Python (MaintenanceWindow.occurrences).
 _WINDOWS_SQL = f"""
-    SELECT m.id, w.starts_at, w.ends_at, w.recurrence, w.weekdays
+    SELECT 'left_out', m.id, w.starts_at, w.ends_at, w.recurrence, w.weekdays
     FROM {Monitor._meta.db_table} m
     JOIN {MaintenanceWindow._meta.db_table} w ON w.project_id = m.project_id
     WHERE m.id = ANY(%(ids)s)
@@ -67,7 +68,7 @@ _WINDOWS_SQL = f"""
 # Pauses overlapping [since, until), shaped like window rows (open ones end
 # at ``until``), so one statement returns everything uptime leaves out.
 _PAUSES_SQL = f"""
-    SELECT p.monitor_id, p.started_at, COALESCE(p.ended_at, %(until)s),
+    SELECT 'left_out', p.monitor_id, p.started_at, COALESCE(p.ended_at, %(until)s),
            '' AS recurrence, '{{}}'::smallint[] AS weekdays
     FROM {MonitorPause._meta.db_table} p
     WHERE p.monitor_id = ANY(%(ids)s)
@@ -75,25 +76,37 @@ _PAUSES_SQL = f"""
       AND (p.ended_at IS NULL OR p.ended_at > %(since)s)
 """
 
+# Incidents overlapping [since, until), shaped the same (open ones end at
+# ``until``), so uptime reads its downtime in the same statement.
+_INCIDENTS_SQL = f"""
+    SELECT 'incident', i.monitor_id, i.started_at,
+           COALESCE(i.resolved_at, %(until)s), '', '{{}}'::smallint[]
+    FROM {Incident._meta.db_table} i
+    WHERE i.monitor_id = ANY(%(ids)s)
+      AND i.started_at < %(until)s
+      AND (i.resolved_at IS NULL OR i.resolved_at > %(since)s)
+"""
+
 
 def _spans(
     sql: str, *, monitor_ids: Sequence[int], since: datetime, until: datetime
-) -> dict[int, list[Span]]:
-    """(monitor id -> occurrences overlapping [since, until)) from one query."""
-    out: dict[int, list[Span]] = defaultdict(list)
+) -> dict[str, dict[int, list[Span]]]:
+    """kind ("left_out", "incident") -> monitor id -> spans overlapping
+    [since, until), from one query."""
+    out: dict[str, dict[int, list[Span]]] = defaultdict(lambda: defaultdict(list))
     if not monitor_ids:
         return out
     with connection.cursor() as cursor:
         cursor.execute(sql, {"ids": list(monitor_ids), "since": since, "until": until})
         rows = cursor.fetchall()
-    for monitor_id, starts_at, ends_at, recurrence, weekdays in rows:
+    for kind, monitor_id, starts_at, ends_at, recurrence, weekdays in rows:
         window = MaintenanceWindow(
             starts_at=starts_at,
             ends_at=ends_at,
             recurrence=recurrence,
             weekdays=weekdays,
         )
-        out[monitor_id] += window.occurrences(since, until)
+        out[kind][monitor_id] += window.occurrences(since, until)
     return out
 
 
@@ -102,7 +115,11 @@ def maintenance_until(monitor_ids: Iterable[int], now: datetime) -> dict[int, da
     end of the windows covering them). One query."""
     moment = now + timedelta(microseconds=1)
     spans = _spans(_WINDOWS_SQL, monitor_ids=list(monitor_ids), since=now, until=moment)
-    return {pk: max(end for _, end in found) for pk, found in spans.items() if found}
+    return {
+        pk: max(end for _, end in found)
+        for pk, found in spans["left_out"].items()
+        if found
+    }
 
 
 def maintenance_active(monitor_ids: Iterable[int], now: datetime) -> set[int]:
@@ -122,22 +139,35 @@ def merge_spans(spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
+def uptime_spans(
+    *, monitor_ids: Sequence[int], since: datetime, until: datetime
+) -> tuple[dict[int, list[Span]], dict[int, list[Span]]]:
+    """What uptime over [since, until) is computed from, in one query: per
+    monitor, the merged incident spans, and the merged spans it leaves out
+    (pauses and maintenance windows). Monitors with none are absent."""
+    found = _spans(
+        f"{_INCIDENTS_SQL} UNION ALL {_PAUSES_SQL} UNION ALL {_WINDOWS_SQL}",
+        monitor_ids=monitor_ids,
+        since=since,
+        until=until,
+    )
+
+    def clipped(kind: str) -> dict[int, list[Span]]:
+        out = {
+            pk: merge_spans((max(s, since), min(e, until)) for s, e in spans)
+            for pk, spans in found[kind].items()
+        }
+        return {pk: spans for pk, spans in out.items() if spans}
+
+    return clipped("incident"), clipped("left_out")
+
+
 def excluded_spans(
     *, monitor_ids: Sequence[int], since: datetime, until: datetime
 ) -> dict[int, list[Span]]:
     """Per monitor, the merged spans in [since, until) that uptime leaves out:
     pauses and maintenance windows. One query; monitors with none are absent."""
-    rows = _spans(
-        f"{_PAUSES_SQL} UNION ALL {_WINDOWS_SQL}",
-        monitor_ids=monitor_ids,
-        since=since,
-        until=until,
-    )
-    clipped = {
-        pk: merge_spans((max(s, since), min(e, until)) for s, e in found)
-        for pk, found in rows.items()
-    }
-    return {pk: found for pk, found in clipped.items() if found}
+    return uptime_spans(monitor_ids=monitor_ids, since=since, until=until)[1]
 
 
 # --- the write path ------------------------------------------------------------

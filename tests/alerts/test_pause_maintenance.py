@@ -154,9 +154,12 @@ def test_a_window_holds_the_reminders_of_an_incident_already_open(
     assert notifications_remind(now=opened + timedelta(minutes=10, seconds=1)) == 0
     # The window over, only the reminder due then goes out (not the backlog).
     assert notifications_remind(now=opened + timedelta(minutes=25, seconds=1)) == 1
-    assert Notification.objects.filter(
-        incident=incident, event="incident.reminder"
-    ).count() == 1
+    assert (
+        Notification.objects.filter(
+            incident=incident, event="incident.reminder"
+        ).count()
+        == 1
+    )
     # An incident open before the window still resolves, with its UP alert.
     record(monitor, regions[0], "up")
     incident.refresh_from_db()
