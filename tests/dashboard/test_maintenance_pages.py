@@ -9,7 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitors.models import MaintenanceWindow, Role
+from monitors.services import monitor_pause
 from tests.conftest import client_for
+
+from .conftest import add_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +137,14 @@ def test_the_monitor_page_says_it_is_in_maintenance_until_when(
         f'In maintenance until <time datetime="{window.ends_at:%Y-%m-%dT%H:%M}' in page
     )
     assert f"{window.ends_at:%Y-%m-%d %H:%M} UTC" in page
+
+
+def test_an_incident_closed_by_a_pause_says_so(
+    owner_client, owner, make_monitor
+) -> None:
+    shop = make_monitor()
+    incident = add_incident(shop, timezone.now() - timedelta(minutes=5), None)
+    monitor_pause(user=owner, monitor=shop)
+    page = owner_client.get(incident.get_absolute_url()).content.decode()
+    assert "Closed: the monitor was paused (no alert sent)" in page
+    assert "Recovered" not in page
