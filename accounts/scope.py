@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from monitors.models import Project, Role
+from monitors.models import Monitor, Project, Role
 from monitors.projects import projects_for
 from monitors.services import default_project_for
 from uptime.auth import signed_in_user
@@ -53,3 +55,25 @@ def api_create_project(request: HttpRequest, *, min_role: str, noun: str) -> Pro
             }
         )
     return api_default_project(request)
+
+
+def scope_choices(
+    fields: Mapping[str, serializers.Field],
+    request: HttpRequest | None,
+    *,
+    monitors: str | None = None,
+) -> None:
+    """Let a serializer's ``project`` (and, if named, its monitors field)
+    choose among the caller's projects only.
+
+    Any of the caller's projects, whatever the role there: a write where the
+    role is too low is the services' 403, not "no such project".
+    """
+    if request is None or not request.user.is_authenticated:
+        return
+    projects = api_projects(request)
+    fields["project"].queryset = projects  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+    if monitors is not None:
+        fields[monitors].child_relation.queryset = Monitor.objects.filter(  # type: ignore[attr-defined]  # a ManyRelatedField (a cast trips drf-stubs)
+            project__in=projects
+        )

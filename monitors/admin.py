@@ -16,11 +16,19 @@ from uptime.auth import signed_in_user
 from . import members
 from .checks import option_names, shown_names
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
+from .maintenance import (
+    WINDOW_FIELDS,
+    maintenance_window_create,
+    maintenance_window_errors,
+    maintenance_window_update,
+)
 from .models import (
     Incident,
     Invitation,
+    MaintenanceWindow,
     Membership,
     Monitor,
+    MonitorPause,
     Project,
     Region,
     Role,
@@ -409,3 +417,73 @@ class IncidentAdmin(ProjectScopedAdmin):
     raw_id_fields = ("monitor",)
     list_select_related = ("monitor",)
     show_full_result_count = False
+
+
+class MaintenanceWindowAdminForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ("project", *WINDOW_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        project = data.get("project") or getattr(self.instance, "project", None)
+        if project is None:
+            return data
+        errors = maintenance_window_errors(data, project)
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
+        return data
+
+    def _post_clean(self) -> None:
+        # The rules are the services' (clean above); the model's check
+        # constraint would repeat the end-after-start error.
+        pass
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(ProjectScopedAdmin):
+    form = MaintenanceWindowAdminForm
+    list_display = ("title", "project", "starts_at", "ends_at", "recurrence")
+    list_filter = ("recurrence",)
+    search_fields = ("title", "project__name")
+    list_select_related = ("project",)
+    filter_horizontal = ("monitors",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("project",) if obj is not None else ()
+
+    def save_form(self, request, form, change: bool) -> MaintenanceWindow:
+        """Write through the window services, as the API and dashboard do."""
+        values = {name: form.cleaned_data.get(name) for name in WINDOW_FIELDS}
+        if change:
+            return maintenance_window_update(
+                user=request.user, window=form.instance, fields=values
+            )
+        return maintenance_window_create(
+            user=request.user, project=form.cleaned_data["project"], fields=values
+        )
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        pass  # save_form has saved it
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # The monitors were set by the service.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(MonitorPause)
+class MonitorPauseAdmin(ProjectScopedAdmin):
+    """Read-only: pauses are written by pausing and resuming monitors."""
+
+    project_path = "monitor__project"
+    list_display = ("monitor", "started_at", "ended_at")
+    list_select_related = ("monitor",)
+    raw_id_fields = ("monitor",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -10,6 +10,9 @@ Called inside the transaction that stores ticks, with the monitors locked.
   majority quorum over an odd number of regions this is exactly "recovered in
   at least quorum regions"; for a quorum of one it keeps the incident open
   while any region still fails, instead of resolving and at once reopening.
+* Held: while a maintenance window covers a monitor (or once it is paused)
+  no incident opens; one already open still resolves. See
+  ``monitors.maintenance``.
 * Only fresh ticks count: a region whose worker stopped reporting is "no
   data", never a stale vote for down or up.
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 from django.db import connection
 
+from .maintenance import maintenance_active
 from .models import Incident, IncidentStatus, Monitor, Tick, TickStatus
 from .signals import incident_opened, incident_resolved
 
@@ -112,6 +116,9 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
         for i in Incident.objects.filter(monitor_id__in=ids, status=IncidentStatus.OPEN)
     }
     still_open: set[int] = set()
+    # Held: no incident opens for a monitor in a maintenance window, or one
+    # paused while its batch was running (monitors.maintenance).
+    held = maintenance_active(ids, now) | {m.pk for m in monitors if not m.enabled}
 
     for monitor in monitors:
         regions = region_ids[monitor.pk]
@@ -125,7 +132,7 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
                     r["status"] == TickStatus.DOWN for r in rows
                 ):
                     failing[region_id] = rows
-            if regions and len(failing) >= quorum:
+            if regions and len(failing) >= quorum and monitor.pk not in held:
                 _open(monitor, failing, region_codes, quorum, now)
                 still_open.add(monitor.pk)
         else:

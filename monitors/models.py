@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -438,6 +439,9 @@ class Tick(models.Model):
 class IncidentStatus(models.TextChoices):
     OPEN = "open"
     RESOLVED = "resolved"
+    # Closed because its monitor was paused: nobody knows whether the target
+    # recovered, so no recovery alert is sent.
+    PAUSED = "paused"
 
 
 class Incident(models.Model):
@@ -479,3 +483,128 @@ class Incident(models.Model):
     def duration_seconds(self) -> int | None:
         end = self.resolved_at or timezone.now()
         return int((end - self.started_at).total_seconds())
+
+
+class MonitorPause(models.Model):
+    """A span during which a monitor was paused (open while ``ended_at`` is
+    null). Uptime leaves these spans out: nothing was checked."""
+
+    monitor = models.ForeignKey(
+        Monitor, on_delete=models.CASCADE, related_name="pauses"
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["monitor"],
+                condition=Q(ended_at__isnull=True),
+                name="monitorpause_one_open_per_monitor",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["monitor", "started_at"], name="pause_monitor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pause of {self.monitor_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Recurrence(models.TextChoices):
+    NONE = "", "Once"
+    WEEKLY = "weekly", "Weekly"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+class MaintenanceWindow(models.Model):
+    """Planned work: while a window is active, checks run and are stored, but
+    incidents do not open and no alerts go out; uptime leaves it out.
+
+    Once: from ``starts_at`` to ``ends_at``. Weekly: on each of ``weekdays``
+    (0 = Monday, UTC) from the date of ``starts_at`` on, at its time of day,
+    for ``ends_at - starts_at``. No monitors means every monitor of the
+    project, including ones added later. The rules are in
+    ``monitors.maintenance``.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    monitors = models.ManyToManyField(
+        Monitor, related_name="maintenance_windows", blank=True
+    )
+    title = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    recurrence = models.CharField(
+        max_length=10, choices=Recurrence.choices, default=Recurrence.NONE, blank=True
+    )
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=Weekday.choices),
+        default=list,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set per request by the dashboard's list: the occurrence in force now.
+    current: tuple[datetime, datetime] | None
+
+    class Meta:
+        ordering = ("starts_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="maintenance_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["project", "starts_at"], name="maintenance_project_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ends_at - self.starts_at
+
+    @property
+    def weekday_names(self) -> str:
+        return ", ".join(Weekday(d).label[:3] for d in sorted(self.weekdays))
+
+    def occurrence_at(self, moment: datetime) -> tuple[datetime, datetime] | None:
+        """The occurrence (start, end) that covers ``moment``, if any."""
+        found = self.occurrences(moment, moment + timedelta(microseconds=1))
+        return found[-1] if found else None
+
+    def occurrences(
+        self, since: datetime, until: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """Every occurrence overlapping [since, until), oldest first."""
+        if self.recurrence != Recurrence.WEEKLY:
+            if self.starts_at < until and self.ends_at > since:
+                return [(self.starts_at, self.ends_at)]
+            return []
+        duration = self.duration
+        first = self.starts_at.astimezone(UTC)
+        days = set(self.weekdays)
+        day = max(first.date(), (since - duration).astimezone(UTC).date())
+        out = []
+        while day <= until.astimezone(UTC).date():
+            start = datetime.combine(day, first.timetz())
+            if day.weekday() in days and start + duration > since and start < until:
+                out.append((start, start + duration))
+            day += timedelta(days=1)
+        return out

@@ -28,8 +28,11 @@ from .checks.base import CheckResult
 from .flapping import flapping_detect, flapping_settle
 from .incidents import incidents_evaluate
 from .models import (
+    Incident,
+    IncidentStatus,
     Membership,
     Monitor,
+    MonitorPause,
     MonitorStatus,
     Project,
     Region,
@@ -170,19 +173,29 @@ def _check_values(monitor: Monitor) -> dict[str, Any]:
 
 
 def _pause(monitor: Monitor) -> None:
-    # Open incidents stay open: pausing stops the checks and their alerts,
-    # it does not claim the target recovered.
+    """Stop checking. An open incident closes as ``paused``, not resolved:
+    nobody knows whether the target recovered, so no alert is sent (no
+    signal) and its reminders stop with it. The pause is recorded as a span
+    that uptime leaves out."""
+    now = timezone.now()
     monitor.enabled = False
     monitor.status = MonitorStatus.PAUSED
     monitor.next_check_at = None
     monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+    Incident.objects.filter(monitor=monitor, status=IncidentStatus.OPEN).update(
+        status=IncidentStatus.PAUSED, resolved_at=now
+    )
+    if not MonitorPause.objects.filter(monitor=monitor, ended_at=None).exists():
+        MonitorPause.objects.create(monitor=monitor, started_at=now)
 
 
 def _resume(monitor: Monitor) -> None:
+    now = timezone.now()
     monitor.enabled = True
     monitor.status = MonitorStatus.PENDING
-    monitor.next_check_at = timezone.now()
+    monitor.next_check_at = now
     monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+    MonitorPause.objects.filter(monitor=monitor, ended_at=None).update(ended_at=now)
 
 
 def _locked(monitor: Monitor) -> Monitor:
@@ -233,6 +246,8 @@ def monitor_create(
         )
         monitor.save()  # alerts' post_save receiver links the default channels
         monitor.regions.set(regions)
+        if not monitor.enabled:
+            MonitorPause.objects.create(monitor=monitor, started_at=monitor.created_at)
         if channels is not None:
             monitor.channels.set(channels)
     return monitor

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
 
-from .models import Incident
+from .models import Incident, IncidentStatus
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,15 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
         )
     for provider in TIMELINE_PROVIDERS:
         entries.extend(provider(incident))
-    if incident.resolved_at is not None:
+    if incident.status == IncidentStatus.PAUSED:
+        entries.append(
+            TimelineEntry(
+                at=incident.resolved_at or incident.started_at,
+                kind="paused",
+                title="Closed: the monitor was paused (no alert sent)",
+            )
+        )
+    elif incident.resolved_at is not None:
         entries.append(
             TimelineEntry(
                 at=incident.resolved_at,

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.scope import api_projects
+from accounts.scope import scope_choices
 from monitors.models import Monitor, Project
 from uptime.serializers import ModelSerializer
 
@@ -49,14 +49,7 @@ class ChannelSerializer(ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and request.user.is_authenticated:
-            # Any of the caller's projects; the view answers 403 when the
-            # role is too low, rather than pretending the project is unknown.
-            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
-            self.fields["monitors"].child_relation.queryset = Monitor.objects.filter(  # type: ignore[attr-defined]  # a ManyRelatedField (a cast trips drf-stubs)
-                project__in=api_projects(request)
-            )
+        scope_choices(self.fields, self.context.get("request"), monitors="monitors")
 
     def to_representation(self, instance: Channel) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from monitors.maintenance import maintenance_active
 from monitors.models import Incident, IncidentStatus, Monitor, Tick
 
 from ..models import DEGRADED_EVENTS, Channel, Event, Notification
@@ -138,6 +139,8 @@ def notifications_for_degraded(
     once per region or per slot.
     """
     now = now or timezone.now()
+    if maintenance_active([monitor.pk], now):
+        return []  # planned work: slow is expected, and no alert goes out
     event = Event.MONITOR_DEGRADED if degraded else Event.MONITOR_DEGRADED_RESOLVED
     last = (
         Notification.objects.filter(monitor=monitor, event__in=DEGRADED_EVENTS)
@@ -225,7 +228,8 @@ def notifications_remind(*, now: datetime | None = None) -> int:
     channels = Channel.objects.filter(
         enabled=True, notify_down=True, reminder_minutes__isnull=False
     )
-    incidents = (
+    # Only open incidents: one closed as paused or resolved gets none.
+    incidents = list(
         Incident.objects.filter(
             status=IncidentStatus.OPEN, monitor__channels__in=channels
         )
@@ -234,7 +238,12 @@ def notifications_remind(*, now: datetime | None = None) -> int:
         .select_related("monitor")
         .distinct()
     )
+    # Held while a maintenance window covers the monitor; afterwards only the
+    # reminder then due goes out, not the ones the window held.
+    held = maintenance_active([i.monitor_id for i in incidents], now)
     for incident in incidents:
+        if incident.monitor_id in held:
+            continue
         ids = _remind_incident(
             incident=incident,
             channels=channels.filter(monitors=incident.monitor_id),

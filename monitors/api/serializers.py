@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Field
 from rest_framework import serializers
 
-from accounts.scope import api_create_project, api_projects
+from accounts.scope import api_create_project, scope_choices
 from uptime.serializers import ModelSerializer, OptionalBooleanField
 
 from ..checks import (
@@ -127,12 +127,7 @@ class MonitorSerializer(ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and request.user.is_authenticated:
-            # Any of the caller's projects: a project where the role is too
-            # low for the write is a 403 from the services, not "no such
-            # project".
-            self.fields["project"].queryset = api_projects(request)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+        scope_choices(self.fields, self.context.get("request"))
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.

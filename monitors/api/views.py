@@ -22,7 +22,7 @@ from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
-from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..models import Incident, IncidentStatus, Monitor, Project, Region, Role, Tick
 from ..quotas import QuotaExceeded
 from ..services import monitor_create, monitor_delete, monitor_update
 from .permissions import ProjectRolePermission
@@ -203,9 +203,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
                     {"monitor": "Must be an integer id."}
                 ) from None
         if params.get("status"):
-            if params["status"] not in ("open", "resolved"):
+            if params["status"] not in IncidentStatus.values:
                 raise serializers.ValidationError(
-                    {"status": "Must be open or resolved."}
+                    {"status": "Must be open, resolved or paused."}
                 )
             qs = qs.filter(status=params["status"])
         return qs.order_by("-started_at", "-id")

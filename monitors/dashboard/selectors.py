@@ -12,9 +12,11 @@ where confirmed downtime is the time an incident was open (from the first
 failing check of the streak that opened it to its recovery) and observed time
 is the part of the period after the monitor was created. A single failed
 check that does not reach the failure threshold and region quorum is not
-downtime, and degraded checks count as up. This keeps the figure consistent
-with the alerts a user received, and makes it cheap: the incident table is
-tiny next to the tick table, so the overview does not scan millions of ticks.
+downtime, and degraded checks count as up. Paused time and maintenance
+windows count as neither: they leave both the observed time and the downtime.
+This keeps the figure consistent with the alerts a user received, and makes it
+cheap: the incident table is tiny next to the tick table, so the overview does
+not scan millions of ticks.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from ..maintenance import Span, uptime_spans
 from ..models import Incident, IncidentStatus, Monitor, MonitorStatus, Tick
 
 UPTIME_WINDOWS: dict[str, timedelta] = {
@@ -125,45 +128,72 @@ def uptime_by_monitor(
 ) -> dict[int, dict[str, float | None]]:
     """``{monitor_id: {"24h": 99.9, "7d": ..., "30d": ...}}`` in one query.
 
-    ``None`` means no observed time yet (created this instant).
+    ``None`` means no observed time (created this instant, or paused or in
+    maintenance all along).
     """
     now = now or timezone.now()
     if not monitors:
         return {}
     created = {m.pk: m.created_at for m in monitors}
-    ids = list(created)
-    down: dict[tuple[int, str], float] = defaultdict(float)
-    values = ", ".join(["(%s, %s::interval)"] * len(UPTIME_WINDOWS))
-    params: list[Any] = []
-    for label, span in UPTIME_WINDOWS.items():
-        params += [label, span]
-    sql = f"""
-        WITH w(label, span) AS (VALUES {values})
-        SELECT i.monitor_id, w.label,
-               SUM(EXTRACT(EPOCH FROM
-                   LEAST(COALESCE(i.resolved_at, %s), %s)
-                   - GREATEST(i.started_at, %s - w.span, m.created_at)))
-        FROM {Incident._meta.db_table} i
-        JOIN {Monitor._meta.db_table} m ON m.id = i.monitor_id
-        JOIN w ON COALESCE(i.resolved_at, %s) > GREATEST(%s - w.span, m.created_at)
-        WHERE i.monitor_id = ANY(%s) AND i.started_at < %s
-        GROUP BY i.monitor_id, w.label
-    """
-    params += [now, now, now, now, now, ids, now]
-    for monitor_id, label, seconds in _fetch(sql, params):
-        down[(monitor_id, label)] = max(float(seconds or 0), 0.0)
+    spans = _UptimeSpans(
+        list(created), since=now - max(UPTIME_WINDOWS.values()), now=now
+    )
     out: dict[int, dict[str, float | None]] = {}
     for monitor_id, created_at in created.items():
         row: dict[str, float | None] = {}
         for label, span in UPTIME_WINDOWS.items():
-            observed = (now - max(now - span, created_at)).total_seconds()
-            if observed <= 0:
-                row[label] = None
-                continue
-            lost = min(down[(monitor_id, label)], observed)
-            row[label] = 100.0 * (1 - lost / observed)
+            row[label] = spans.uptime(monitor_id, max(now - span, created_at), now)
         out[monitor_id] = row
     return out
+
+
+class _UptimeSpans:
+    """A page of monitors' incidents and left-out spans (pauses, maintenance
+    windows), from one query (monitors.maintenance.uptime_spans).
+
+    Left-out time counts as neither up nor down: it leaves both the observed
+    time and the downtime.
+    """
+
+    def __init__(self, ids: Sequence[int], *, since: datetime, now: datetime) -> None:
+        self.incidents, self.left_out = uptime_spans(
+            monitor_ids=ids, since=since, until=now
+        )
+
+    def observed_and_down(
+        self, monitor_id: int, lo: datetime, hi: datetime
+    ) -> tuple[float, float]:
+        """Observed and down seconds within [lo, hi)."""
+        if hi <= lo:
+            return 0.0, 0.0
+        whole = [(lo, hi)]
+        incidents = self.incidents.get(monitor_id, ())
+        left_out = self.left_out.get(monitor_id, ())
+        observed = (hi - lo).total_seconds() - _overlap_seconds(left_out, whole, lo, hi)
+        down = _overlap_seconds(incidents, whole, lo, hi)
+        if left_out and incidents:
+            down -= _overlap_seconds(incidents, left_out, lo, hi)
+        return max(observed, 0.0), max(down, 0.0)
+
+    def uptime(self, monitor_id: int, lo: datetime, hi: datetime) -> float | None:
+        observed, down = self.observed_and_down(monitor_id, lo, hi)
+        if observed <= 0:
+            return None
+        return 100.0 * (1 - min(down, observed) / observed)
+
+
+def _overlap_seconds(
+    a: Iterable[Span], b: Iterable[Span], lo: datetime, hi: datetime
+) -> float:
+    """Seconds within [lo, hi) covered by both ``a`` and ``b`` (each merged)."""
+    total = 0.0
+    b = list(b)
+    for a_start, a_end in a:
+        for b_start, b_end in b:
+            start, end = max(a_start, b_start, lo), min(a_end, b_end, hi)
+            if end > start:
+                total += (end - start).total_seconds()
+    return total
 
 
 @dataclass(slots=True)
@@ -201,44 +231,20 @@ def daily_uptime(
     created = {m.pk: m.created_at for m in monitors}
     if not created:
         return {}
-    down: dict[tuple[int, date], float] = defaultdict(float)
-    sql = f"""
-        SELECT i.monitor_id, d.day::date,
-               SUM(EXTRACT(EPOCH FROM
-                   LEAST(COALESCE(i.resolved_at, %(now)s), d.day + interval '1 day',
-                         %(now)s)
-                   - GREATEST(i.started_at, d.day)))
-        FROM {Incident._meta.db_table} i
-        JOIN generate_series(%(first)s::timestamptz, %(today)s::timestamptz,
-                             interval '1 day') AS d(day)
-          ON i.started_at < d.day + interval '1 day'
-         AND COALESCE(i.resolved_at, %(now)s) > d.day
-        WHERE i.monitor_id = ANY(%(ids)s) AND i.started_at < %(now)s
-          AND (i.resolved_at IS NULL OR i.resolved_at > %(first)s)
-        GROUP BY i.monitor_id, d.day
-    """
-    rows = _fetch(
-        sql, {"now": now, "first": first, "today": today, "ids": list(created)}
-    )
-    for monitor_id, day, seconds in rows:
-        down[(monitor_id, day)] = max(float(seconds or 0), 0.0)
+    spans = _UptimeSpans(list(created), since=first, now=now)
     # The day boundaries are the same for every monitor: compute them once.
-    spans = []
+    bounds = []
     for n in range(days):
         lo = first + timedelta(days=n)
-        hi = min(lo + timedelta(days=1), now)
-        spans.append((lo.date(), lo, hi, max((hi - lo).total_seconds(), 0.0)))
+        bounds.append((lo.date(), lo, min(lo + timedelta(days=1), now)))
     out: dict[int, list[DayBar]] = {}
     for monitor_id, created_at in created.items():
         bars = []
-        for day, lo, hi, full in spans:
-            if created_at <= lo:
-                observed = full
-            elif created_at >= hi:
-                observed = 0.0
-            else:
-                observed = (hi - created_at).total_seconds()
-            bars.append(DayBar(day, observed, down.get((monitor_id, day), 0.0)))
+        for day, lo, hi in bounds:
+            observed, down = spans.observed_and_down(
+                monitor_id, max(lo, created_at), hi
+            )
+            bars.append(DayBar(day, observed, down))
         out[monitor_id] = bars
     return out
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import project_views, views
+from . import maintenance_views, project_views, views
 
 app_name = "dashboard"
 
@@ -18,6 +18,22 @@ urlpatterns = [
     path("monitors/<int:pk>/check/", views.monitor_check_now, name="monitor_check"),
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
+    path("maintenance/", maintenance_views.maintenance_list, name="maintenance"),
+    path(
+        "maintenance/new/",
+        maintenance_views.maintenance_create,
+        name="maintenance_create",
+    ),
+    path(
+        "maintenance/<int:pk>/edit/",
+        maintenance_views.maintenance_edit,
+        name="maintenance_edit",
+    ),
+    path(
+        "maintenance/<int:pk>/delete/",
+        maintenance_views.maintenance_delete,
+        name="maintenance_delete",
+    ),
     path("project/", project_views.project_settings, name="project"),
     path("project/switch/", project_views.project_switch, name="project_switch"),
     path("project/new/", project_views.project_create, name="project_create"),

@@ -25,6 +25,7 @@ from uptime.throttling import limit_signups
 
 from .. import services
 from ..forms import monitor_form_values
+from ..maintenance import maintenance_until
 from ..members import invitations_pending_for
 from ..models import (
     Incident,
@@ -151,6 +152,9 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "quorum": monitor.effective_quorum(),
         "is_heartbeat": monitor.kind == MonitorKind.HEARTBEAT,
         "cert_days_left": _days_left(monitor),
+        "maintenance_until": maintenance_until([monitor.pk], timezone.now()).get(
+            monitor.pk
+        ),
         "may": role_flags(monitor.role),
     }
     return render_page(request, "dashboard/monitor_detail.html", context)

@@ -225,7 +225,7 @@ def test_it_waits_for_the_schedule_when_only_the_name_changes(
     assert (shop.enabled, shop.status) == (True, MonitorStatus.UP)
 
 
-def test_it_pauses_a_down_monitor_as_paused_and_keeps_its_incident_open(
+def test_it_pauses_a_down_monitor_and_closes_its_incident_as_paused(
     path: Path, shop: Monitor
 ) -> None:
     Monitor.objects.filter(pk=shop.pk).update(status=MonitorStatus.DOWN)
@@ -238,7 +238,10 @@ def test_it_pauses_a_down_monitor_as_paused_and_keeps_its_incident_open(
     assert (shop.enabled, shop.status) == (False, MonitorStatus.PAUSED)
     assert shop.next_check_at is None
     incident.refresh_from_db()
-    assert incident.status == IncidentStatus.OPEN
+    # Closed, not resolved: nobody knows whether the target recovered.
+    assert incident.status == IncidentStatus.PAUSED
+    assert incident.resolved_at is not None
+    assert shop.pauses.get().ended_at is None
 
 
 def test_it_resumes_as_pending_and_checks_at_once(path: Path, shop: Monitor) -> None:

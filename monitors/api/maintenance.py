@@ -1,0 +1,135 @@
+"""``/api/maintenance/``: maintenance windows, project-scoped like monitors.
+
+Reads need any role in the project, writes the member role (as monitors);
+``monitors.maintenance`` holds the rules and answers bad values by field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from rest_framework import serializers, status, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from accounts.authentication import ApiKeyAccess
+from accounts.scope import api_create_project, api_projects, scope_choices
+from uptime.auth import signed_in_user
+
+from ..maintenance import (
+    maintenance_window_create,
+    maintenance_window_delete,
+    maintenance_window_update,
+)
+from ..models import MaintenanceWindow, Monitor, Project, Recurrence, Role
+from .permissions import ProjectRolePermission
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=Project.objects.none(), required=False
+    )
+    monitors = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Monitor.objects.none(), required=False
+    )
+    recurrence = serializers.ChoiceField(
+        choices=Recurrence.choices, required=False, allow_blank=True
+    )
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        required=False,
+        max_length=7,
+    )
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = (
+            "id",
+            "project",
+            "title",
+            "starts_at",
+            "ends_at",
+            "recurrence",
+            "weekdays",
+            "monitors",
+            "active",
+            "created_at",
+        )
+        read_only_fields = ("created_at",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The role is the service's check (403), the monitors' project
+        # against the window's a 400.
+        scope_choices(self.fields, self.context.get("request"), monitors="monitors")
+
+    def get_active(self, window: MaintenanceWindow) -> bool:
+        return window.occurrence_at(timezone.now()) is not None
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """The service's ValidationError as the API's 400, by field."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
+
+
+class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+    serializer_class = MaintenanceWindowSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
+    write_role = Role.MEMBER
+
+    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
+        # Another project's window is a 404, for every action.
+        return (
+            MaintenanceWindow.objects.filter(project__in=api_projects(self.request))
+            .select_related("project")
+            .prefetch_related("monitors")
+            .order_by("id")
+        )
+
+    def project_of(self, window: MaintenanceWindow) -> Project:
+        return window.project
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        project = data.pop("project", None) or api_create_project(
+            request, min_role=Role.MEMBER, noun="maintenance windows"
+        )
+        with _service_errors():
+            window = maintenance_window_create(
+                user=signed_in_user(request), project=project, fields=data
+            )
+        return Response(
+            self.get_serializer(window).data, status=status.HTTP_201_CREATED
+        )
+
+    def perform_update(self, serializer: BaseSerializer[MaintenanceWindow]) -> None:
+        window = serializer.instance
+        assert window is not None  # an update's serializer has its instance
+        data = dict(serializer.validated_data)
+        project = data.pop("project", None)
+        if project is not None and project.pk != window.project_id:
+            raise serializers.ValidationError(
+                {"project": "A window stays in its project: delete and add it."}
+            )
+        with _service_errors():
+            serializer.instance = maintenance_window_update(
+                user=signed_in_user(self.request), window=window, fields=data
+            )
+
+    def perform_destroy(self, instance: MaintenanceWindow) -> None:
+        maintenance_window_delete(user=signed_in_user(self.request), window=instance)
