@@ -20,3 +20,6 @@ certificate_expiring = Signal()
 # threshold), and back to up. kwargs: monitor, tick
 monitor_degraded = Signal()
 monitor_degraded_recovered = Signal()
+# A region turned unhealthy or healthy again (monitors/regionhealth.py), once
+# per change. kwargs: event (a RegionHealthEvent)
+region_health_changed = Signal()
