@@ -34,7 +34,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -223,22 +223,20 @@ def regions_health_record(*, now: datetime | None = None) -> list[RegionHealthEv
     return events
 
 
-def monitors_coverage(
-    *,
-    monitors: Iterable[Monitor],
-    health: dict[int, RegionHealth] | None = None,
-) -> dict[int, str]:
-    """``"ok"`` or ``"insufficient"`` per monitor: insufficient while fewer
-    of its regions are healthy than its quorum, so no incident can open or
-    resolve. Reads ``monitor.regions.all()`` (prefetch it for a list)."""
-    health = regions_health() if health is None else health
-    out = {}
-    for monitor in monitors:
-        region_ids = [r.pk for r in monitor.regions.all() if r.active]
-        healthy = sum(1 for r in region_ids if r in health and health[r].healthy)
-        quorum = monitor.effective_quorum(len(region_ids))
-        out[monitor.pk] = "ok" if healthy >= quorum else "insufficient"
-    return out
+def monitor_coverage(monitor: Monitor) -> str:
+    """``"ok"``, or ``"insufficient"`` while fewer of the monitor's regions
+    are healthy (as recorded) than its quorum: no incident can then open or
+    resolve, it holds its state. Reads ``monitor.regions.all()``, so a list
+    that prefetches ``regions`` pays no query per monitor."""
+    regions = [r for r in monitor.regions.all() if r.active]
+    return coverage_of(
+        healthy=sum(1 for r in regions if r.healthy),
+        quorum=monitor.effective_quorum(len(regions)),
+    )
+
+
+def coverage_of(*, healthy: int, quorum: int) -> str:
+    return "ok" if healthy >= quorum else "insufficient"
 
 
 # --- heartbeats -----------------------------------------------------------------

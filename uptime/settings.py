@@ -64,6 +64,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "uptime.context_processors.site",
+                "monitors.context_processors.region_health",
             ],
         },
     },

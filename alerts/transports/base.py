@@ -45,6 +45,8 @@ LABELS = {
     "monitor.degraded": "SLOW",
     "monitor.degraded_resolved": "FAST AGAIN",
     "test": "TEST",
+    "region.unhealthy": "REGION UNHEALTHY",
+    "region.healthy": "REGION HEALTHY",
 }
 
 
@@ -115,6 +117,9 @@ def message_for(notification: Notification) -> Message:
     else:
         summary = data.get("message") or "A test message from the uptime monitor."
     subject = f"[{label}] {name} ({url})" if name else f"[{label}] Uptime monitor"
+    if event.startswith("region."):
+        code = (data.get("region") or {}).get("code", "")
+        subject = f"[{label}] Region {code}"
     return Message(
         event=event,
         label=label,

@@ -17,6 +17,7 @@ from ..checks import (
     shown_names,
 )
 from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..regionhealth import monitor_coverage
 from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
 from .extensions import contributed_fields
@@ -25,7 +26,7 @@ from .extensions import contributed_fields
 class RegionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Region
-        fields = ("code", "name", "active")
+        fields = ("code", "name", "active", "healthy")
 
 
 class QuorumField(serializers.IntegerField):
@@ -76,6 +77,9 @@ class MonitorSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     ping_url = serializers.CharField(read_only=True)
     has_auth_password = serializers.SerializerMethodField()
+    # "ok", or "insufficient": fewer healthy regions than the quorum, so the
+    # monitor's incident state is held (monitors/regionhealth.py).
+    coverage = serializers.SerializerMethodField()
     interval_seconds = serializers.IntegerField(required=False, default=60)
     timeout_seconds = serializers.FloatField(
         required=False, default=10.0, min_value=0.1
@@ -100,6 +104,7 @@ class MonitorSerializer(serializers.ModelSerializer):
             "enabled",
             "show_on_status_page",
             "status",
+            "coverage",
             "last_checked_at",
             "created_at",
             # check kinds and options, as the kinds declare them
@@ -146,6 +151,9 @@ class MonitorSerializer(serializers.ModelSerializer):
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)
+
+    def get_coverage(self, monitor: Monitor) -> str:
+        return monitor_coverage(monitor)
 
     def to_representation(self, instance: Monitor) -> dict[str, Any]:
         data = super().to_representation(instance)
