@@ -349,3 +349,25 @@ def test_a_worker_heartbeat_thread_writes_its_regions_rows(regions, settings) ->
         thread.stopped.set()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_batch_heartbeats_its_worker_with_how_late_it_started(
+    make_monitor, regions, target, allow_private
+) -> None:
+    from monitors import runner
+
+    eu = regions[0]
+    monitor = make_monitor(url=target.url("/"), regions=[eu])
+    slot = timezone.now().replace(microsecond=0) - timedelta(seconds=7)
+    runner.run_checks(
+        region_code=eu.code,
+        scheduled_at=slot,
+        monitor_ids=[monitor.pk],
+        worker="checks-eu@box",
+    )
+    row = WorkerHeartbeat.objects.get(worker="checks-eu@box", region=eu)
+    assert row.last_batch_at is not None
+    assert 7000 <= row.last_lag_ms < 30000
+    # Seven seconds late is past the default bound: the region is late.
+    health = regions_health()
+    assert not health[eu.pk].healthy and "late" in health[eu.pk].reason
