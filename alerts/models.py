@@ -255,7 +255,9 @@ class OperatorNotification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.payload.get('type', '')} -> {self.target} ({self.status})"
+        # A webhook URL's path is its secret: never the whole target.
+        shown = self.target if self.kind == ChannelKind.EMAIL else mask_url(self.target)
+        return f"{self.payload.get('type', '')} -> {shown} ({self.status})"
 
     @property
     def webhook_id(self) -> str:
