@@ -3,7 +3,9 @@
 A region is *unhealthy* when
 
 * no check worker of it heartbeated within ``UPTIME_REGION_SILENT_SECONDS``
-  (its workers died, or lost the broker or the database);
+  (its workers died, or lost the database); or its workers heartbeat but
+  ran no batch for the shortest interval of its monitors plus that bound
+  (their consumer lost the broker);
 * its batches start late: every live worker that ran a batch lately started
   it more than ``UPTIME_REGION_MAX_LAG_SECONDS`` after its slot;
 * most of its monitors fail at once (``mass_failure``): at least 80 % of at
@@ -40,6 +42,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from .models import (
@@ -70,7 +73,12 @@ class RegionHealth:
     lag_ms: int | None = None
 
 
-def _judge(region: Region, beats: list[WorkerHeartbeat], now: datetime) -> RegionHealth:
+def _judge(
+    region: Region,
+    beats: list[WorkerHeartbeat],
+    now: datetime,
+    batch_gap: int | None = None,
+) -> RegionHealth:
     if not beats:
         # Never heard of: not judged, the recorded state stands.
         return RegionHealth(
@@ -85,6 +93,23 @@ def _judge(region: Region, beats: list[WorkerHeartbeat], now: datetime) -> Regio
             False,
             f"no check worker heartbeat for {int(silent.total_seconds())} s",
         )
+    if batch_gap is not None:
+        # Alive but fed nothing: a worker whose consumer lost the broker
+        # still heartbeats from its thread. Its region has monitors due at
+        # least every ``batch_gap`` seconds, so some batch should have come.
+        expect = timedelta(seconds=batch_gap) + silent
+        if not any(
+            max(b.started_at, b.last_batch_at or b.started_at) >= now - expect
+            for b in live
+        ):
+            return RegionHealth(
+                region.pk,
+                region.code,
+                False,
+                f"no batch for {int(expect.total_seconds())} s although its "
+                "workers are alive (broker unreachable?)",
+                len(live),
+            )
     lags = [
         b.last_lag_ms
         for b in live
@@ -121,7 +146,16 @@ def regions_health(*, now: datetime | None = None) -> dict[int, RegionHealth]:
     beats: dict[int, list[WorkerHeartbeat]] = defaultdict(list)
     for beat in WorkerHeartbeat.objects.filter(region__active=True):
         beats[beat.region_id].append(beat)
-    return {r.pk: _judge(r, beats[r.pk], now) for r in regions}
+    # The shortest interval of the enabled monitors each region checks.
+    gaps = dict(
+        Monitor.regions.through.objects.filter(
+            monitor__enabled=True, region__active=True
+        )
+        .values("region_id")
+        .annotate(gap=Min("monitor__interval_seconds"))
+        .values_list("region_id", "gap")
+    )
+    return {r.pk: _judge(r, beats[r.pk], now, gaps.get(r.pk)) for r in regions}
 
 
 def regions_mass_failure(*, now: datetime) -> set[int]:
@@ -252,17 +286,19 @@ def worker_heartbeat(
     regions: Sequence[Region],
     now: datetime | None = None,
     lag_ms: int | None = None,
+    started_at: datetime | None = None,
 ) -> None:
     """Upsert the worker's row in each region: one statement.
 
     ``lag_ms`` given: a batch started now, that much after its slot.
+    ``started_at``: when the worker started (default: this process).
     """
     now = now or timezone.now()
     rows = [
         WorkerHeartbeat(
             worker=worker[:200],
             region=region,
-            started_at=_PROCESS_STARTED,
+            started_at=started_at or _PROCESS_STARTED,
             last_seen_at=now,
             last_batch_at=now if lag_ms is not None else None,
             last_lag_ms=lag_ms,

@@ -76,13 +76,15 @@ def record(monitors, region: Region, at: datetime, result: CheckResult) -> None:
     )
 
 
-def beat(regions: list[Region], at: datetime, lag_ms: int | None = None) -> None:
+def beat(regions: list[Region], at: datetime, lag_ms: int = 0) -> None:
+    """What a live check worker writes: its heartbeat and a batch on time."""
     for region in regions:
         worker_heartbeat(
             worker=f"checks-{region.code}@host",
             regions=[region],
             now=at,
             lag_ms=lag_ms,
+            started_at=at - timedelta(hours=1),
         )
 
 
@@ -371,3 +373,25 @@ def test_a_batch_heartbeats_its_worker_with_how_late_it_started(
     # Seven seconds late is past the default bound: the region is late.
     health = regions_health()
     assert not health[eu.pk].healthy and "late" in health[eu.pk].reason
+
+
+def test_a_region_whose_live_workers_get_no_batches_is_unhealthy(
+    make_monitor, regions, settings
+) -> None:
+    """A worker whose consumer lost the broker still heartbeats (its thread
+    writes to the database): no batch for an interval plus the bound."""
+    eu = regions[0]
+    make_monitor(regions=[eu], interval_seconds=30)
+    t = timezone.now() - timedelta(minutes=5)
+    beat([eu], t)  # a batch at t
+    bound = settings.UPTIME_REGION_SILENT_SECONDS
+    for seconds in range(5, 30 + bound + 10, 5):
+        worker_heartbeat(
+            worker=f"checks-{eu.code}@host",
+            regions=[eu],
+            now=t + timedelta(seconds=seconds),
+            started_at=t - timedelta(hours=1),
+        )
+    assert regions_health(now=t + timedelta(seconds=30 + bound - 1))[eu.pk].healthy
+    late = regions_health(now=t + timedelta(seconds=30 + bound + 5))[eu.pk]
+    assert not late.healthy and "no batch" in late.reason
