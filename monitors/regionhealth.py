@@ -41,7 +41,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import Min
 from django.utils import timezone
 
@@ -175,12 +181,15 @@ def regions_mass_failure(*, now: datetime) -> set[int]:
             WHERE monitor_id = mr.monitor_id AND region_id = mr.region_id
               AND scheduled_at >= %s::timestamptz - make_interval(
                   secs => 2 * m.interval_seconds + m.timeout_seconds)
+              AND status = ANY(%s)
             ORDER BY scheduled_at DESC LIMIT 1
         ) t
     """
     latest: dict[int, dict[int, str]] = defaultdict(dict)  # region -> monitor
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now])
+        # Checks that ran only: a slot we did not check says nothing here.
+        ran = [TickStatus.UP, TickStatus.DOWN, TickStatus.DEGRADED]
+        cursor.execute(sql, [now, [str(s) for s in ran]])
         for monitor_id, region_id, status in cursor.fetchall():
             latest[region_id][monitor_id] = status
     return {
@@ -224,7 +233,11 @@ def regions_health_record(*, now: datetime | None = None) -> list[RegionHealthEv
     with transaction.atomic():
         mass = regions_mass_failure(now=now)
         regions = list(
-            Region.objects.select_for_update().filter(active=True).order_by("pk")
+            # NO KEY: tick inserts hold KEY SHARE on their region (the foreign
+            # key); a plain FOR UPDATE would queue them behind this.
+            Region.objects.select_for_update(no_key=True)
+            .filter(active=True)
+            .order_by("pk")
         )
         for region in regions:
             if region.mass_failure != (region.pk in mass):
@@ -335,7 +348,7 @@ def batch_heartbeat(*, worker: str, region: Region, lag_ms: int) -> None:
         return
     try:
         worker_heartbeat(worker=worker, regions=[region], lag_ms=lag_ms)
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         log.warning("could not write the heartbeat of %s", worker, exc_info=True)
         close_old_connections()
         return
@@ -356,14 +369,17 @@ class HeartbeatThread(threading.Thread):
         try:
             regions = list(Region.objects.filter(code__in=self.region_codes))
             worker_heartbeat(worker=self.worker, regions=regions)
-        except DatabaseError:
+        except Exception:  # the thread must outlive any outage
             log.warning("could not write the heartbeat of %s", self.worker)
         finally:
             # This thread's own connection: drop it if it broke.
             close_old_connections()
 
     def run(self) -> None:
-        while True:
-            self.beat()
-            if self.stopped.wait(settings.UPTIME_WORKER_HEARTBEAT_SECONDS):
-                return
+        try:
+            while True:
+                self.beat()
+                if self.stopped.wait(settings.UPTIME_WORKER_HEARTBEAT_SECONDS):
+                    return
+        finally:
+            connection.close()  # this thread's own connection
