@@ -17,6 +17,8 @@ from .models import (
     Channel,
     ChannelKind,
     Notification,
+    OperatorNotification,
+    mask_url,
 )
 from .services import (
     SendsThrottled,
@@ -207,3 +209,40 @@ class NotificationAdmin(ProjectScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Notification._meta.fields]
+
+
+@admin.register(OperatorNotification)
+class OperatorNotificationAdmin(admin.ModelAdmin):
+    """Region health messages to the install's operator: superusers only,
+    read-only (written by the health recorder, sent by the alerts worker)."""
+
+    list_display = ("id", "event", "kind", "shown_target", "status", "attempts")
+    list_filter = ("status", "kind")
+    fields = (
+        "event",
+        "kind",
+        "shown_target",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="target")
+    def shown_target(self, obj: OperatorNotification) -> str:
+        # A webhook URL's path is its secret.
+        return obj.target if obj.kind == ChannelKind.EMAIL else mask_url(obj.target)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from monitors.models import Incident, Monitor, Project
+from monitors.models import Incident, Monitor, Project, RegionHealthEvent
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
@@ -237,6 +237,52 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.channel_id} ({self.status})"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.uid.hex}"
+
+
+class OperatorNotification(models.Model):
+    """A region health change told to the install's operator: one row per
+    (change, recipient), recipients from ``UPTIME_OPERATOR_EMAILS`` and
+    ``UPTIME_OPERATOR_WEBHOOK_URL``. Not a project's channel: a region serves
+    every project, and its health is the operator's business."""
+
+    event = models.ForeignKey(
+        RegionHealthEvent,
+        on_delete=models.CASCADE,
+        related_name="operator_notifications",
+    )
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    target = models.CharField(max_length=2000)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "kind", "target"], name="operator_notification_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # A webhook URL's path is its secret: never the whole target.
+        shown = self.target if self.kind == ChannelKind.EMAIL else mask_url(self.target)
+        return f"{self.payload.get('type', '')} -> {shown} ({self.status})"
 
     @property
     def webhook_id(self) -> str:

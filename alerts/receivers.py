@@ -8,7 +8,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitors import signals
-from monitors.models import Incident, Monitor, Tick
+from monitors.models import Incident, Monitor, RegionHealthEvent, Tick
 
 from . import services
 from .models import Event
@@ -90,3 +90,11 @@ def write_fast_again_notifications(
     sender: Any, monitor: Monitor, tick: Tick, **kwargs: Any
 ) -> None:
     services.notifications_for_degraded(monitor=monitor, tick=tick, degraded=False)
+
+
+@receiver(signals.region_health_changed)
+def write_operator_notifications(
+    sender: Any, event: RegionHealthEvent, **kwargs: Any
+) -> None:
+    # Inside the transaction that records the change: one row per recipient.
+    services.operator_notifications_for_region(event=event)

@@ -12,9 +12,15 @@ def deliver(notification_id: int) -> str:
     return services.notification_deliver(notification_id=notification_id)
 
 
+@shared_task(name="alerts.deliver_operator", ignore_result=True, acks_late=True)
+def deliver_operator(notification_id: int) -> str:
+    return services.operator_notification_deliver(notification_id=notification_id)
+
+
 @shared_task(name="alerts.sweep", ignore_result=True)
 def sweep() -> int:
-    return len(services.notifications_sweep())
+    swept = services.notifications_sweep()
+    return len(swept) + len(services.operator_notifications_sweep())
 
 
 @shared_task(name="alerts.remind", ignore_result=True)

@@ -31,8 +31,10 @@ from .models import (
     MonitorPause,
     Project,
     Region,
+    RegionHealthEvent,
     Role,
     Tick,
+    WorkerHeartbeat,
 )
 from .projects import project_role, projects_for, role_at_least
 from .services import (
@@ -239,8 +241,45 @@ class InvitationAdmin(ProjectScopedAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "active")
-    list_filter = ("active",)
+    list_display = ("code", "name", "active", "healthy", "health_reason")
+    list_filter = ("active", "healthy")
+    readonly_fields = ("healthy", "health_reason", "health_changed_at")
+
+
+class _OperatorReadOnly(admin.ModelAdmin):
+    """The install's own health rows: shown to superusers, written only by
+    the workers and the health recorder."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(_OperatorReadOnly):
+    list_display = (
+        "worker",
+        "region",
+        "last_seen_at",
+        "last_batch_at",
+        "last_lag_ms",
+        "started_at",
+    )
+    list_filter = ("region",)
+
+
+@admin.register(RegionHealthEvent)
+class RegionHealthEventAdmin(_OperatorReadOnly):
+    list_display = ("region", "healthy", "reason", "created_at")
+    list_filter = ("region", "healthy")
 
 
 @admin.action(description="Pause selected monitors")

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -27,6 +27,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from uptime import metrics, queues
 
 from .models import Monitor, Region
+from .regionhealth import shortest_intervals
 from .services import TickResult
 
 DISPATCH = "dispatch"
@@ -64,7 +65,7 @@ class PipelineStatus:
     problems: list[str] = field(default_factory=list)
     dispatch_age_seconds: float | None = None
     queues: dict[str, int] = field(default_factory=dict)
-    regions: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    regions: dict[str, dict[str, float | bool | None]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -103,12 +104,8 @@ def pipeline_status() -> PipelineStatus:
     now = time.time()
     status = PipelineStatus(ok=True)
     regions = list(Region.objects.filter(active=True).order_by("code"))
-    shortest: dict[str, int] = {
-        row["regions__code"]: row["shortest"]
-        for row in Monitor.objects.filter(enabled=True, regions__active=True)
-        .values("regions__code")
-        .annotate(shortest=Min("interval_seconds"))
-    }
+    by_id = shortest_intervals()
+    shortest = {r.code: by_id[r.pk] for r in regions if r.pk in by_id}
     try:
         stamps = metrics.stamps([DISPATCH, *(_region_stamp(r.code) for r in regions)])
         status.queues = queue_depths([r.code for r in regions])
@@ -128,7 +125,16 @@ def pipeline_status() -> PipelineStatus:
         status.regions[region.code] = {
             "last_batch_age_seconds": _rounded(age),
             "shortest_interval_seconds": shortest.get(region.code),
+            "healthy": region.healthy,
         }
+        if not region.healthy:
+            # As last judged by monitors.regionhealth (every few seconds).
+            status.ok = False
+            status.problems.append(
+                f"Unhealthy region {region.code} ({region.health_reason or 'no reason'}"
+                "): its checks do not vote; monitors without enough healthy "
+                "regions hold their state."
+            )
         interval = shortest.get(region.code)
         if interval is not None and (age is None or age > 2 * interval + grace):
             status.ok = False

@@ -15,6 +15,11 @@ Called inside the transaction that stores ticks, with the monitors locked.
   ``monitors.maintenance``.
 * Only fresh ticks count: a region whose worker stopped reporting is "no
   data", never a stale vote for down or up.
+* Only healthy regions vote: a region recorded unhealthy (silent, late or
+  all-failing; monitors/regionhealth.py records it every few seconds) has
+  its ticks set aside. An incident resolves only when
+  at least ``quorum`` healthy regions have recovered; with fewer healthy
+  regions than the quorum it holds its state (insufficient coverage).
 """
 
 from __future__ import annotations
@@ -95,12 +100,16 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
     region_ids: dict[int, list[int]] = defaultdict(list)
     region_codes: dict[int, str] = {}
     through = Monitor.regions.through
-    # The join on region is there for `active` anyway: take its code too.
-    for monitor_id, region_id, code in through.objects.filter(
+    # The join on region is there for `active` anyway: take its code too,
+    # and its health as last recorded (monitors/regionhealth.py).
+    voting: set[int] = set()
+    for monitor_id, region_id, code, healthy in through.objects.filter(
         monitor_id__in=ids, region__active=True
-    ).values_list("monitor_id", "region_id", "region__code"):
+    ).values_list("monitor_id", "region_id", "region__code", "region__healthy"):
         region_ids[monitor_id].append(region_id)
         region_codes[region_id] = code
+        if healthy:
+            voting.add(region_id)
     since = {
         m.pk: now
         - timedelta(
@@ -123,10 +132,11 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
     for monitor in monitors:
         regions = region_ids[monitor.pk]
         quorum = monitor.effective_quorum(len(regions))
+        voters = [r for r in regions if r in voting]
         incident = open_incidents.get(monitor.pk)
         if incident is None:
             failing = {}
-            for region_id in regions:
+            for region_id in voters:
                 rows = recent[(monitor.pk, region_id)][: monitor.failure_threshold]
                 if len(rows) == monitor.failure_threshold and all(
                     r["status"] == TickStatus.DOWN for r in rows
@@ -136,18 +146,8 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
                 _open(monitor, failing, region_codes, quorum, now)
                 still_open.add(monitor.pk)
         else:
-            unrecovered = 0
-            for region_id in regions:
-                rows = recent[(monitor.pk, region_id)]
-                if not rows:
-                    continue  # no fresh data from this region: no vote
-                head = rows[: monitor.recovery_threshold]
-                recovered = len(head) == monitor.recovery_threshold and all(
-                    r["status"] != TickStatus.DOWN for r in head
-                )
-                if not recovered:
-                    unrecovered += 1
-            if unrecovered < quorum:
+            recovered, unrecovered = _recovery_votes(monitor, voters, recent)
+            if recovered >= quorum and unrecovered < quorum:
                 incident.status = IncidentStatus.RESOLVED
                 incident.resolved_at = now
                 incident.save(update_fields=["status", "resolved_at"])
@@ -155,6 +155,31 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
             else:
                 still_open.add(monitor.pk)
     return still_open
+
+
+def _recovery_votes(
+    monitor: Monitor,
+    voters: list[int],
+    recent: dict[tuple[int, int], list[TickRow]],
+) -> tuple[int, int]:
+    """(recovered, unrecovered) among the healthy regions with fresh ticks.
+
+    A region without fresh data does not vote either way; so an incident
+    whose other regions fell silent cannot resolve on one region's word.
+    """
+    recovered = unrecovered = 0
+    for region_id in voters:
+        rows = recent[(monitor.pk, region_id)]
+        if not rows:
+            continue  # no fresh data from this region: no vote
+        head = rows[: monitor.recovery_threshold]
+        if len(head) == monitor.recovery_threshold and all(
+            r["status"] != TickStatus.DOWN for r in head
+        ):
+            recovered += 1
+        else:
+            unrecovered += 1
+    return recovered, unrecovered
 
 
 def _open(

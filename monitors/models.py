@@ -187,6 +187,16 @@ class Region(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=100)
     active = models.BooleanField(default=True)
+    # The region's health as last recorded by monitors.regionhealth (every
+    # few seconds, by beat): a change writes a RegionHealthEvent.
+    healthy = models.BooleanField(default=True, editable=False)
+    health_reason = models.CharField(
+        max_length=200, blank=True, default="", editable=False
+    )
+    health_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Most of its monitors DOWN in its latest checks while other regions
+    # see them UP (recorded with the health, read by regions_health).
+    mass_failure = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ("code",)
@@ -608,3 +618,52 @@ class MaintenanceWindow(models.Model):
                 out.append((start, start + duration))
             day += timedelta(days=1)
         return out
+
+
+class WorkerHeartbeat(models.Model):
+    """A check worker's sign of life, one row per (worker, region).
+
+    ``last_seen_at`` comes from a small thread in the worker every few
+    seconds; ``last_batch_at`` and ``last_lag_ms`` from the runner, once per
+    batch: how late the batch started after its slot.
+    """
+
+    worker = models.CharField(max_length=200)
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="heartbeats"
+    )
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    last_batch_at = models.DateTimeField(null=True, blank=True)
+    last_lag_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("region", "worker")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "region"], name="worker_heartbeat_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker} in {self.region_id}"
+
+
+class RegionHealthEvent(models.Model):
+    """One row per change of a region's health (healthy -> unhealthy and
+    back): the operator alert's outbox record, written in the transaction
+    that records the change."""
+
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="health_events"
+    )
+    healthy = models.BooleanField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        state = "healthy" if self.healthy else "unhealthy"
+        return f"{self.region_id} {state} at {self.created_at:%Y-%m-%d %H:%M:%S}"

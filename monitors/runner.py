@@ -29,6 +29,7 @@ from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .checks.options import parse_resolver, url_host
 from .models import Monitor, MonitorKind, Region
+from .regionhealth import batch_heartbeat, worker_name
 from .services import TickResult, result_unstorable, ticks_record
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,11 @@ async def _run_all(
 
 
 def run_checks(
-    *, region_code: str, scheduled_at: datetime, monitor_ids: Sequence[int]
+    *,
+    region_code: str,
+    scheduled_at: datetime,
+    monitor_ids: Sequence[int],
+    worker: str = "",
 ) -> int:
     """Check these monitors from this region for this slot; return ticks stored."""
     region = Region.objects.filter(code=region_code).first()
@@ -163,6 +168,12 @@ def run_checks(
     delay = (scheduled_at - timezone.now()).total_seconds()
     start_at = (
         scheduled_at if 0 < delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1 else None
+    )
+    # Region health: this worker is alive here, and this late after the slot.
+    batch_heartbeat(
+        worker=worker or worker_name(),
+        region=region,
+        lag_ms=max(int(-delay * 1000), 0),
     )
 
     results: queue.Queue = queue.Queue()

@@ -28,3 +28,6 @@ flapping_started = Signal()
 # kwargs as above, plus settled ("up" or "down") and incident (the open
 # Incident when it settled down, else None)
 flapping_stopped = Signal()
+# A region turned unhealthy or healthy again (monitors/regionhealth.py), once
+# per change. kwargs: event (a RegionHealthEvent)
+region_health_changed = Signal()

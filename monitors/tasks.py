@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.conf import settings
 
-from . import runner, scheduler, services
+from . import regionhealth, runner, scheduler, services
 
 
 @shared_task(name="monitors.dispatch_due", ignore_result=True)
@@ -13,13 +13,19 @@ def dispatch_due() -> int:
     return scheduler.dispatch_due()
 
 
-@shared_task(name="monitors.run_checks", ignore_result=True, acks_late=True)
-def run_checks(region: str, scheduled_at: str, monitor_ids: list[int]) -> int:
+@shared_task(name="monitors.run_checks", ignore_result=True, acks_late=True, bind=True)
+def run_checks(self, region: str, scheduled_at: str, monitor_ids: list[int]) -> int:
     return runner.run_checks(
         region_code=region,
         scheduled_at=datetime.fromisoformat(scheduled_at),
         monitor_ids=monitor_ids,
+        worker=self.request.hostname or "",
     )
+
+
+@shared_task(name="monitors.regions_health_record", ignore_result=True)
+def regions_health_record() -> int:
+    return len(regionhealth.regions_health_record())
 
 
 @shared_task(name="monitors.prune_ticks", ignore_result=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 
@@ -20,3 +20,21 @@ def sync_regions_on_start(**kwargs: object) -> None:
     from monitors.services import regions_sync
 
     regions_sync()
+
+
+@worker_ready.connect
+def heartbeat_checked_regions(sender: object, **kwargs: object) -> None:
+    """A worker that consumes checks.<region> queues heartbeats those
+    regions from a small thread (monitors/regionhealth.py)."""
+    from monitors.regionhealth import HeartbeatThread
+    from uptime.queues import CHECKS_PREFIX
+
+    queues = getattr(sender.app.amqp.queues, "consume_from", None) or {}  # type: ignore[attr-defined]
+    codes = [
+        name.removeprefix(CHECKS_PREFIX)
+        for name in queues
+        if name.startswith(CHECKS_PREFIX)
+    ]
+    if codes:
+        hostname = getattr(sender, "hostname", "") or ""
+        HeartbeatThread(worker=hostname, region_codes=codes).start()

@@ -248,6 +248,36 @@ if not UPTIME_FLAP_LOW_PERCENT < UPTIME_FLAP_HIGH_PERCENT <= 100:
         "UPTIME_FLAP_LOW_PERCENT must be below UPTIME_FLAP_HIGH_PERCENT, "
         "and UPTIME_FLAP_HIGH_PERCENT at most 100"
     )
+# Region health (monitors/regionhealth.py). A region is unhealthy when no
+# check worker of it heartbeated for this long (3x the dispatch lead + 15 s
+# by default), when its batches start later than the lag bound, or when most
+# of its monitors fail at once while other regions see them up. Ticks from
+# an unhealthy region do not vote in incidents.
+UPTIME_REGION_SILENT_SECONDS = env_int(
+    "UPTIME_REGION_SILENT_SECONDS",
+    int(3 * UPTIME_DISPATCH_LEAD_SECONDS + 15),
+    minimum=5,
+)
+UPTIME_REGION_MAX_LAG_SECONDS = env_int("UPTIME_REGION_MAX_LAG_SECONDS", 5, minimum=1)
+# "Most monitors at once": at least this share of at least this many monitors.
+UPTIME_REGION_MASS_FAILURE_RATIO = 0.8
+UPTIME_REGION_MASS_FAILURE_MIN_MONITORS = 5
+# A check worker writes its heartbeat row this often (one upsert per region).
+UPTIME_WORKER_HEARTBEAT_SECONDS = 5.0
+# Who hears about region health changes (one message per change, never one
+# per monitor): email addresses, and/or a webhook (signed when a whsec_
+# secret is given).
+UPTIME_OPERATOR_EMAILS = env_list("UPTIME_OPERATOR_EMAILS")
+UPTIME_OPERATOR_WEBHOOK_URL = env_str("UPTIME_OPERATOR_WEBHOOK_URL")
+UPTIME_OPERATOR_WEBHOOK_SECRET = env_str("UPTIME_OPERATOR_WEBHOOK_SECRET")
+if UPTIME_OPERATOR_WEBHOOK_SECRET and not UPTIME_OPERATOR_WEBHOOK_SECRET.startswith(
+    "whsec_"
+):
+    raise ConfigError("UPTIME_OPERATOR_WEBHOOK_SECRET must start with whsec_")
+if UPTIME_OPERATOR_WEBHOOK_URL and not UPTIME_OPERATOR_WEBHOOK_URL.startswith(
+    ("http://", "https://")
+):
+    raise ConfigError("UPTIME_OPERATOR_WEBHOOK_URL must be an http(s) URL")
 
 # --- alerts -----------------------------------------------------------------
 # Transient delivery failures are retried with backoff for this long.
@@ -315,6 +345,11 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-monitors": {
         "task": "monitors.dispatch_due",
         "schedule": 1.0,
+        "options": {"expires": 5, "queue": queues.DEFAULT},
+    },
+    "record-region-health": {
+        "task": "monitors.regions_health_record",
+        "schedule": 5.0,
         "options": {"expires": 5, "queue": queues.DEFAULT},
     },
     "prune-old-ticks": {

@@ -26,6 +26,11 @@ from .delivery import (
     notification_retry,
     notifications_sweep,
 )
+from .operator import (
+    operator_notification_deliver,
+    operator_notifications_for_region,
+    operator_notifications_sweep,
+)
 from .outbox import (
     notifications_for_certificate,
     notifications_for_degraded,
@@ -57,4 +62,7 @@ __all__ = [
     "notifications_for_incident",
     "notifications_remind",
     "notifications_sweep",
+    "operator_notification_deliver",
+    "operator_notifications_for_region",
+    "operator_notifications_sweep",
 ]

@@ -48,6 +48,8 @@ LABELS = {
     "monitor.flapping_stopped": "STABLE",
     "test": "TEST",
     "channel.confirmation": "CONFIRM",
+    "region.unhealthy": "REGION UNHEALTHY",
+    "region.healthy": "REGION HEALTHY",
 }
 
 
@@ -136,6 +138,9 @@ def message_for(notification: Notification) -> Message:
     else:
         summary = data.get("message") or "A test message from the uptime monitor."
     subject = f"[{label}] {name} ({url})" if name else f"[{label}] Uptime monitor"
+    if event.startswith("region."):
+        code = (data.get("region") or {}).get("code", "")
+        subject = f"[{label}] Region {code}"
     return Message(
         event=event,
         label=label,

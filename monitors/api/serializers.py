@@ -18,6 +18,7 @@ from ..checks import (
     shown_names,
 )
 from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..regionhealth import monitor_coverage
 from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
 from .extensions import contributed_fields
@@ -26,7 +27,7 @@ from .extensions import contributed_fields
 class RegionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Region
-        fields = ("code", "name", "active")
+        fields = ("code", "name", "active", "healthy")
 
 
 class QuorumField(serializers.IntegerField):
@@ -71,6 +72,9 @@ class MonitorSerializer(ModelSerializer):
     url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     ping_url = serializers.CharField(read_only=True)
     has_auth_password = serializers.SerializerMethodField()
+    # "ok", or "insufficient": fewer healthy regions than the quorum, so the
+    # monitor's incident state is held (monitors/regionhealth.py).
+    coverage = serializers.SerializerMethodField()
     interval_seconds = serializers.IntegerField(required=False, default=60)
     timeout_seconds = serializers.FloatField(
         required=False, default=10.0, min_value=0.1
@@ -97,6 +101,7 @@ class MonitorSerializer(ModelSerializer):
             "status",
             "flapping",
             "flapping_since",
+            "coverage",
             "last_checked_at",
             "created_at",
             # check kinds and options, as the kinds declare them
@@ -140,6 +145,9 @@ class MonitorSerializer(ModelSerializer):
 
     def get_has_auth_password(self, monitor: Monitor) -> bool:
         return bool(monitor.auth_password)
+
+    def get_coverage(self, monitor: Monitor) -> str:
+        return monitor_coverage(monitor)
 
     def to_representation(self, instance: Monitor) -> dict[str, Any]:
         data = super().to_representation(instance)

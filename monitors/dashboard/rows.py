@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ..models import Monitor
 from . import svg
-from .selectors import RegionState
+from .selectors import RegionState, coverage_from_states
 
 _REGION_WORDS = {"up": "up", "down": "down", "degraded": "degraded"}
 
@@ -80,6 +80,14 @@ def _regions_html(states: Sequence[RegionState]) -> str:
     return f'<ul class="regions">{"".join(items)}</ul>'
 
 
+# Too few healthy regions for the quorum: the monitor's state is held.
+_COVERAGE_HTML = (
+    '<div class="coverage-insufficient bad-text" title="Fewer healthy regions '
+    'than the quorum: incidents neither open nor resolve until they return">'
+    "Insufficient coverage</div>"
+)
+
+
 def overview_rows(
     *,
     monitors: Sequence[Monitor],
@@ -101,9 +109,15 @@ def overview_rows(
             else "never"
         )
         url = url_pattern.replace(str(marker), str(m.pk))
+        held = (
+            _COVERAGE_HTML
+            if m.enabled
+            and coverage_from_states(m, states.get(m.pk, [])) == "insufficient"
+            else ""
+        )
         rows.append(
             f'<tr class="row-{escape(m.status)}">'
-            f'<td data-label="Status">{status_html(m.status)}'
+            f'<td data-label="Status">{status_html(m.status)}{held}'
             f"{_flapping_html(m)}</td>"
             f'<td data-label="Monitor" class="cell-main">'
             f'<a class="monitor-name" href="{url}">'

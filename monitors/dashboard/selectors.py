@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from ..maintenance import Span, uptime_spans
 from ..models import Incident, IncidentStatus, Monitor, MonitorStatus, Tick
+from ..regionhealth import coverage_of
 
 UPTIME_WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -64,6 +65,7 @@ OVERVIEW_FIELDS = (
     "url",
     "status",
     "enabled",
+    "region_quorum",
     "last_checked_at",
     "last_response_time_ms",
     "flapping",
@@ -286,6 +288,7 @@ class RegionState:
     status: str  # up, down, degraded or "nodata"
     checked_at: datetime | None = None
     response_time_ms: int | None = None
+    healthy: bool = True  # the region's recorded health (monitors.regionhealth)
 
 
 def region_states(*, monitor_ids: Sequence[int]) -> dict[int, list[RegionState]]:
@@ -297,7 +300,8 @@ def region_states(*, monitor_ids: Sequence[int]) -> dict[int, list[RegionState]]
     region = Monitor.regions.rel.model._meta.db_table
     # One probe of the unique (monitor, region, scheduled_at) index per pair.
     sql = f"""
-        SELECT mr.monitor_id, r.code, t.status, t.checked_at, t.response_time_ms
+        SELECT mr.monitor_id, r.code, t.status, t.checked_at, t.response_time_ms,
+               r.healthy
         FROM {through} mr
         JOIN {region} r ON r.id = mr.region_id AND r.active
         LEFT JOIN LATERAL (
@@ -310,13 +314,14 @@ def region_states(*, monitor_ids: Sequence[int]) -> dict[int, list[RegionState]]
         ORDER BY mr.monitor_id, r.code
     """
     rows = _fetch(sql, [list(monitor_ids)])
-    for monitor_id, code, status, checked_at, ms in rows:
+    for monitor_id, code, status, checked_at, ms, healthy in rows:
         out[monitor_id].append(
             RegionState(
                 code=code,
                 status=status or "nodata",
                 checked_at=checked_at,
                 response_time_ms=ms,
+                healthy=healthy,
             )
         )
     return out
@@ -438,4 +443,12 @@ def incidents_for_projects(
         qs.select_related("monitor")
         .annotate(open_rank=open_first)
         .order_by("open_rank", "-started_at", "-id")
+    )
+
+
+def coverage_from_states(monitor: Monitor, states: Sequence[RegionState]) -> str:
+    """The monitor's coverage from the region states already fetched."""
+    return coverage_of(
+        healthy=sum(1 for r in states if r.healthy),
+        quorum=monitor.effective_quorum(len(states)),
     )

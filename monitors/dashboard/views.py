@@ -135,6 +135,7 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
             project_ids=[monitor.project_id], monitor=monitor
         )[:20]
     )
+    region_list = selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk]
     context = {
         "monitor": monitor,
         "chart": chart,
@@ -148,7 +149,8 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sla": _sla_rows(monitor, uptime),
         "incidents": incidents,
         "ticks": selectors.latest_ticks(monitor=monitor, limit=30),
-        "regions": selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk],
+        "regions": region_list,
+        "coverage": selectors.coverage_from_states(monitor, region_list),
         "quorum": monitor.effective_quorum(),
         "is_heartbeat": monitor.kind == MonitorKind.HEARTBEAT,
         "cert_days_left": _days_left(monitor),
