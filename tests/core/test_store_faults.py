@@ -6,91 +6,18 @@ proxy to PostgreSQL that the test cuts while the batch is running.
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from monitors import runner, services
 from monitors.models import Region, Tick
+from tests.faults import PgProxy
 from tests.targets import Target, respond
-
-
-class PgProxy:
-    """Forwards loopback connections to PostgreSQL until cut; while cut, it
-    closes every open connection and refuses new ones."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.cut = threading.Event()
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            with self.lock:
-                self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                s.close()
-
-    def sever(self) -> None:
-        self.cut.set()
-        with self.lock:
-            for s in self.sockets:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.sockets.clear()
-
-    def restore(self) -> None:
-        self.cut.clear()
-
-    def close(self) -> None:
-        self.sever()
-        self.listener.close()
-
-
-@pytest.fixture
-def proxied_database() -> Iterator[PgProxy]:
-    """This thread's connection to the test database goes through a proxy."""
-    settings_dict = connection.settings_dict
-    original = (settings_dict["HOST"], settings_dict["PORT"])
-    proxy = PgProxy((original[0] or "127.0.0.1", int(original[1] or 5432)))
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
-    yield proxy
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = original
-    proxy.close()
 
 
 @pytest.mark.django_db(transaction=True)
