@@ -145,18 +145,78 @@ async def _run_all(
         )
 
 
+class _LastKnown:
+    """The region and check settings this worker process last loaded.
+
+    A batch that starts while the database is out of reach still checks its
+    monitors, with the settings they had at their previous check, and keeps
+    the results until the database is back (``_Store``), instead of failing
+    and leaving the slot unchecked. Bounded by the monitors this process
+    checks; a monitor it never loaded is skipped until the database returns.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.regions: dict[str, Region] = {}
+        self.specs: dict[int, CheckSpec] = {}
+
+    def remember(
+        self,
+        region: Region,
+        monitor_ids: Sequence[int],
+        specs: Sequence[tuple[int, CheckSpec]],
+    ) -> None:
+        with self.lock:
+            self.regions[region.code] = region
+            for monitor_id in monitor_ids:  # paused or deleted ones drop out
+                self.specs.pop(monitor_id, None)
+            self.specs.update(specs)
+
+    def recall(
+        self, region_code: str, monitor_ids: Sequence[int]
+    ) -> tuple[Region | None, list[tuple[int, CheckSpec]]]:
+        with self.lock:
+            specs = [(i, self.specs[i]) for i in monitor_ids if i in self.specs]
+            return self.regions.get(region_code), specs
+
+
+_last_known = _LastKnown()
+
+
+def _load_batch(
+    region_code: str, monitor_ids: Sequence[int]
+) -> tuple[Region | None, list[tuple[int, CheckSpec]]]:
+    try:
+        region = Region.objects.filter(code=region_code).first()
+        if region is None:
+            return None, []
+        monitors = list(Monitor.objects.filter(pk__in=monitor_ids, enabled=True))
+        specs = [(m.pk, spec_for(m)) for m in monitors]
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        region, specs = _last_known.recall(region_code, monitor_ids)
+        log.warning(
+            "database unavailable loading a batch for region %s: checking %d of "
+            "%d monitors with their last known settings",
+            region_code,
+            len(specs),
+            len(monitor_ids),
+        )
+        return region, specs
+    _last_known.remember(region, monitor_ids, specs)
+    return region, specs
+
+
 def run_checks(
     *, region_code: str, scheduled_at: datetime, monitor_ids: Sequence[int]
 ) -> int:
     """Check these monitors from this region for this slot; return ticks stored."""
-    region = Region.objects.filter(code=region_code).first()
+    region, specs = _load_batch(region_code, monitor_ids)
     if region is None:
         log.error("run_checks: unknown region %r, batch dropped", region_code)
         return 0
-    monitors = list(Monitor.objects.filter(pk__in=monitor_ids, enabled=True))
-    if not monitors:
+    if not specs:
         return 0
-    specs = [(m.pk, spec_for(m)) for m in monitors]
 
     # Batches are sent a little ahead of their slot; start on the slot.
     delay = (scheduled_at - timezone.now()).total_seconds()
