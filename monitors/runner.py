@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 # How long a finished batch keeps retrying its ticks while the database is down.
 STORE_RETRY_SECONDS = 30.0
+# Results still unstored after that wait in this worker process, oldest
+# dropped first beyond this many, until a later batch reaches the database.
+MAX_UNSTORED = 50_000
 _DONE = object()
 
 
@@ -253,7 +257,66 @@ def run_checks(
                 break
             store.pending.append(item)
         store.flush()
-    return store.drain()
+    stored = store.drain()
+    if store.pending:
+        _unstored.keep(store)
+    elif _unstored.items:
+        _unstored.store()
+    return stored
+
+
+class _Unstored:
+    """Finished results that outlived a batch's ``STORE_RETRY_SECONDS``
+    because the database was still away: kept in memory (bounded by
+    ``MAX_UNSTORED``) and stored by the next batch of this process that
+    reaches the database, so a long outage costs late ticks, not lost ones.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: deque[tuple[Region, datetime, TickResult]] = deque()
+
+    def keep(self, store: _Store) -> None:
+        with self.lock:
+            for item in store.pending:
+                self.items.append((store.region, store.scheduled_at, item))
+            dropped = 0
+            while len(self.items) > MAX_UNSTORED:
+                self.items.popleft()
+                dropped += 1
+        log.error(
+            "database unavailable: %d ticks of region %s (slot %s) kept in memory "
+            "until it is back; %d older ones dropped",
+            len(store.pending),
+            store.region.code,
+            store.scheduled_at.isoformat(),
+            dropped,
+        )
+        store.pending = []
+
+    def store(self) -> None:
+        with self.lock:
+            items, self.items = list(self.items), deque()
+        by_slot: dict[tuple[int, datetime], _Store] = {}
+        for region, scheduled_at, item in items:
+            key = (region.pk, scheduled_at)
+            if key not in by_slot:
+                by_slot[key] = _Store(region=region, scheduled_at=scheduled_at)
+            by_slot[key].pending.append(item)
+        for slot in by_slot.values():
+            slot.flush()
+            if slot.pending:  # the database went away again
+                self.keep(slot)
+            else:
+                log.info(
+                    "stored %d ticks of region %s (slot %s) kept during an outage",
+                    slot.stored,
+                    slot.region.code,
+                    slot.scheduled_at.isoformat(),
+                )
+
+
+_unstored = _Unstored()
 
 
 class _Store:
@@ -261,10 +324,10 @@ class _Store:
 
     A lost database connection keeps the results pending: they are stored
     at the next flush, and after the last check for up to
-    ``STORE_RETRY_SECONDS``. Any other storage error is one bad result's
-    fault, not the batch's: the results are then stored one monitor at a
-    time, and the one that still fails becomes an ``internal`` DOWN tick
-    with a log line naming its monitor.
+    ``STORE_RETRY_SECONDS`` (then ``_Unstored`` keeps them). Any other
+    storage error is one bad result's fault, not the batch's: the results
+    are then stored one monitor at a time, and the one that still fails
+    becomes an ``internal`` DOWN tick with a log line naming its monitor.
     """
 
     def __init__(self, *, region: Region, scheduled_at: datetime) -> None:
@@ -327,13 +390,4 @@ class _Store:
             time.sleep(pause)
             pause = min(pause * 2, 4.0)
             self.flush()
-        if self.pending:
-            log.error(
-                "database unavailable for %ss: ticks of monitors %s not stored "
-                "(region %s, slot %s)",
-                STORE_RETRY_SECONDS,
-                [item.monitor_id for item in self.pending],
-                self.region.code,
-                self.scheduled_at.isoformat(),
-            )
         return self.stored

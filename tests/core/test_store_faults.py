@@ -77,3 +77,43 @@ def test_a_result_that_breaks_recording_costs_only_its_own_tick(
     assert Tick.objects.get(monitor=good, scheduled_at=at).status == "up"
     assert not Tick.objects.filter(monitor=bad, scheduled_at=at).exists()
     assert f"monitor {bad.pk}: no tick stored" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_results_that_outlive_the_retry_wait_are_stored_by_the_next_batch(
+    allow_private: None,
+    make_monitor,
+    regions: list[Region],
+    target: Target,
+    proxied_database: PgProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "STORE_RETRY_SECONDS", 0.5)
+    restored = threading.Event()
+
+    def cut_for_a_while(h: BaseHTTPRequestHandler) -> None:
+        # Longer than the batch waits for the database.
+        proxied_database.sever()
+        threading.Timer(
+            2.5, lambda: (proxied_database.restore(), restored.set())
+        ).start()
+        respond(200)(h)
+
+    target.routes["/"] = cut_for_a_while
+    target.routes["/later"] = respond(200)
+    first = make_monitor(name="first", url=target.url("/"), regions=regions[:1])
+    second = make_monitor(name="second", url=target.url("/later"), regions=regions[:1])
+    at = timezone.now().replace(microsecond=0) - timedelta(seconds=2)
+    stored = runner.run_checks(
+        region_code=regions[0].code, scheduled_at=at, monitor_ids=[first.pk]
+    )
+    assert stored == 0  # the batch gave up waiting; its result is kept
+    assert restored.wait(10)
+
+    later = at + timedelta(seconds=1)
+    runner.run_checks(
+        region_code=regions[0].code, scheduled_at=later, monitor_ids=[second.pk]
+    )
+    assert Tick.objects.get(monitor=first, scheduled_at=at).status == "up"
+    assert Tick.objects.get(monitor=second, scheduled_at=later).status == "up"
+    assert not runner._unstored.items
