@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 # How long a finished batch keeps retrying its ticks while the database is down.
 STORE_RETRY_SECONDS = 30.0
+# Results still unstored after that wait in this worker process, oldest
+# dropped first beyond this many, until a later batch reaches the database.
+MAX_UNSTORED = 50_000
 _DONE = object()
 
 
@@ -147,6 +151,68 @@ async def _run_all(
         )
 
 
+class _LastKnown:
+    """The region and check settings this worker process last loaded.
+
+    A batch that starts while the database is out of reach still checks its
+    monitors, with the settings they had at their previous check, and keeps
+    the results until the database is back (``_Store``), instead of failing
+    and leaving the slot unchecked. Bounded by the monitors this process
+    checks; a monitor it never loaded is skipped until the database returns.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.regions: dict[str, Region] = {}
+        self.specs: dict[int, CheckSpec] = {}
+
+    def remember(
+        self,
+        region: Region,
+        monitor_ids: Sequence[int],
+        specs: Sequence[tuple[int, CheckSpec]],
+    ) -> None:
+        with self.lock:
+            self.regions[region.code] = region
+            for monitor_id in monitor_ids:  # paused or deleted ones drop out
+                self.specs.pop(monitor_id, None)
+            self.specs.update(specs)
+
+    def recall(
+        self, region_code: str, monitor_ids: Sequence[int]
+    ) -> tuple[Region | None, list[tuple[int, CheckSpec]]]:
+        with self.lock:
+            specs = [(i, self.specs[i]) for i in monitor_ids if i in self.specs]
+            return self.regions.get(region_code), specs
+
+
+_last_known = _LastKnown()
+
+
+def _load_batch(
+    region_code: str, monitor_ids: Sequence[int]
+) -> tuple[Region | None, list[tuple[int, CheckSpec]]]:
+    try:
+        region = Region.objects.filter(code=region_code).first()
+        if region is None:
+            return None, []
+        monitors = list(Monitor.objects.filter(pk__in=monitor_ids, enabled=True))
+        specs = [(m.pk, spec_for(m)) for m in monitors]
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        region, specs = _last_known.recall(region_code, monitor_ids)
+        log.warning(
+            "database unavailable loading a batch for region %s: checking %d of "
+            "%d monitors with their last known settings",
+            region_code,
+            len(specs),
+            len(monitor_ids),
+        )
+        return region, specs
+    _last_known.remember(region, monitor_ids, specs)
+    return region, specs
+
+
 def run_checks(
     *,
     region_code: str,
@@ -155,14 +221,12 @@ def run_checks(
     worker: str = "",
 ) -> int:
     """Check these monitors from this region for this slot; return ticks stored."""
-    region = Region.objects.filter(code=region_code).first()
+    region, specs = _load_batch(region_code, monitor_ids)
     if region is None:
         log.error("run_checks: unknown region %r, batch dropped", region_code)
         return 0
-    monitors = list(Monitor.objects.filter(pk__in=monitor_ids, enabled=True))
-    if not monitors:
+    if not specs:
         return 0
-    specs = [(m.pk, spec_for(m)) for m in monitors]
 
     # Batches are sent a little ahead of their slot; start on the slot.
     delay = (scheduled_at - timezone.now()).total_seconds()
@@ -205,7 +269,66 @@ def run_checks(
                 break
             store.pending.append(item)
         store.flush()
-    return store.drain()
+    stored = store.drain()
+    if store.pending:
+        _unstored.keep(store)
+    elif _unstored.items:
+        _unstored.store()
+    return stored
+
+
+class _Unstored:
+    """Finished results that outlived a batch's ``STORE_RETRY_SECONDS``
+    because the database was still away: kept in memory (bounded by
+    ``MAX_UNSTORED``) and stored by the next batch of this process that
+    reaches the database, so a long outage costs late ticks, not lost ones.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: deque[tuple[Region, datetime, TickResult]] = deque()
+
+    def keep(self, store: _Store) -> None:
+        with self.lock:
+            for item in store.pending:
+                self.items.append((store.region, store.scheduled_at, item))
+            dropped = 0
+            while len(self.items) > MAX_UNSTORED:
+                self.items.popleft()
+                dropped += 1
+        log.error(
+            "database unavailable: %d ticks of region %s (slot %s) kept in memory "
+            "until it is back; %d older ones dropped",
+            len(store.pending),
+            store.region.code,
+            store.scheduled_at.isoformat(),
+            dropped,
+        )
+        store.pending = []
+
+    def store(self) -> None:
+        with self.lock:
+            items, self.items = list(self.items), deque()
+        by_slot: dict[tuple[int, datetime], _Store] = {}
+        for region, scheduled_at, item in items:
+            key = (region.pk, scheduled_at)
+            if key not in by_slot:
+                by_slot[key] = _Store(region=region, scheduled_at=scheduled_at)
+            by_slot[key].pending.append(item)
+        for slot in by_slot.values():
+            slot.flush()
+            if slot.pending:  # the database went away again
+                self.keep(slot)
+            else:
+                log.info(
+                    "stored %d ticks of region %s (slot %s) kept during an outage",
+                    slot.stored,
+                    slot.region.code,
+                    slot.scheduled_at.isoformat(),
+                )
+
+
+_unstored = _Unstored()
 
 
 class _Store:
@@ -213,10 +336,10 @@ class _Store:
 
     A lost database connection keeps the results pending: they are stored
     at the next flush, and after the last check for up to
-    ``STORE_RETRY_SECONDS``. Any other storage error is one bad result's
-    fault, not the batch's: the results are then stored one monitor at a
-    time, and the one that still fails becomes an ``internal`` DOWN tick
-    with a log line naming its monitor.
+    ``STORE_RETRY_SECONDS`` (then ``_Unstored`` keeps them). Any other
+    storage error is one bad result's fault, not the batch's: the results
+    are then stored one monitor at a time, and the one that still fails
+    becomes an ``internal`` DOWN tick with a log line naming its monitor.
     """
 
     def __init__(self, *, region: Region, scheduled_at: datetime) -> None:
@@ -282,13 +405,4 @@ class _Store:
             time.sleep(pause)
             pause = min(pause * 2, 4.0)
             self.flush()
-        if self.pending:
-            log.error(
-                "database unavailable for %ss: ticks of monitors %s not stored "
-                "(region %s, slot %s)",
-                STORE_RETRY_SECONDS,
-                [item.monitor_id for item in self.pending],
-                self.region.code,
-                self.scheduled_at.isoformat(),
-            )
         return self.stored

@@ -8,12 +8,16 @@ from django.conf import settings
 from . import regionhealth, runner, scheduler, services
 
 
-@shared_task(name="monitors.dispatch_due", ignore_result=True)
+# Both are acknowledged on receipt, not after running (the project default is
+# acks_late). Running a slot's batch or a dispatch again later is worthless:
+# both carry an expiry shorter than any redelivery, and a batch that never
+# ran is the slot's own loss, never a second check of it.
+@shared_task(name="monitors.dispatch_due", ignore_result=True, acks_late=False)
 def dispatch_due() -> int:
     return scheduler.dispatch_due()
 
 
-@shared_task(name="monitors.run_checks", ignore_result=True, acks_late=True, bind=True)
+@shared_task(name="monitors.run_checks", ignore_result=True, acks_late=False, bind=True)
 def run_checks(self, region: str, scheduled_at: str, monitor_ids: list[int]) -> int:
     return runner.run_checks(
         region_code=region,

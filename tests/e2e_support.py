@@ -7,6 +7,7 @@ worker processes are separate connections and must see committed rows.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,6 +21,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from monitors.scheduler import dispatch_due
+from tests.targets import free_port
+from uptime import queues
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,8 +154,9 @@ def celery_beat(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``celery -A uptime beat`` as the Procfile does: the settings'
     django_celery_beat database scheduler, its schedule stored in the test
-    database. Its tasks go to the ``default`` and ``alerts`` queues, so a test
-    also runs a worker for the ones it needs."""
+    database. Its tasks go to the ``dispatch``, ``default`` and ``alerts``
+    queues, so a test also runs a worker for the ones it needs (for the
+    dispatcher, ``celery_dispatcher``)."""
     with _celery_process(
         ["beat", "--loglevel", "INFO"],
         # Logged as the service starts, right before it loads the schedule.
@@ -162,6 +166,95 @@ def celery_beat(
         env=env,
     ) as proc:
         yield proc
+
+
+@contextmanager
+def celery_dispatcher(
+    *, log_path: Path | None = None, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start the Procfile's ``dispatch`` process: one solo worker on the
+    ``dispatch`` queue, which runs what beat sends every second."""
+    with _celery_process(
+        [
+            "worker",
+            "-Q",
+            queues.DISPATCH,
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--prefetch-multiplier",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-dispatch-{os.getpid()}@%h",
+            "--loglevel",
+            "INFO",
+        ],
+        ready=b"ready.",
+        what="celery dispatch worker",
+        log_path=log_path,
+        env=env,
+    ) as proc:
+        yield proc
+
+
+class PrivateRedis:
+    """A ``redis-server`` of the test's own on a free loopback port, which the
+    test may stop and start again (never the machine's shared Redis). It
+    keeps nothing on disk, so a restart loses every queue, as a crash of a
+    Redis without persistence does."""
+
+    def __init__(self, log_path: Path | None = None) -> None:
+        _require_e2e_marker("a private redis-server")
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = open(log_path or os.devnull, "ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._answers, timeout=10, every=0.05)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
 
 
 @contextmanager

@@ -3,15 +3,51 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from celery import Celery
 from celery.signals import beat_init, worker_ready
+from celery.worker.consumer import Consumer as CeleryConsumer
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 
 app = Celery("uptime")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _close_after_collect(close: Callable[[], None]) -> Callable[[], None]:
+    def close_quietly() -> None:
+        try:
+            close()
+        except AttributeError:
+            # collect() has already dropped the transport's client; closing
+            # the channel then tries to push its unacknowledged messages
+            # back to Redis through that missing client. Redis is gone at
+            # this point anyway: the messages stay in its unacked hash and
+            # come back through the visibility timeout, as after a crash.
+            pass
+
+    return close_quietly
+
+
+class Consumer(CeleryConsumer):
+    """Celery's consumer, surviving a broker restart while it holds
+    unacknowledged messages.
+
+    Celery 5.7.0 (with kombu 5.7.0 on Redis) collects the lost connection and
+    then closes it. With an unacknowledged message in hand (any ``acks_late``
+    task running when Redis went away) the close raises
+    ``AttributeError: 'NoneType' object has no attribute 'hostname'``, which
+    is not a connection error, so the worker stops with "Unrecoverable
+    error" instead of reconnecting. Installed by ``CELERY_WORKER_CONSUMER``.
+    """
+
+    def on_connection_error_after_connected(self, exc: Exception) -> None:
+        connection = self.connection
+        if connection is not None:
+            connection.close = _close_after_collect(connection.close)  # type: ignore[method-assign]  # wrapped for this one connection
+        super().on_connection_error_after_connected(exc)
 
 
 @beat_init.connect

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 DEFAULT = "default"
 ALERTS = "alerts"
+# The once-a-second dispatcher has a queue and a process of its own, so an
+# alert backlog or a dead alerts worker never delays checks.
+DISPATCH = "dispatch"
 CHECKS_PREFIX = "checks."
 
 
@@ -13,4 +16,4 @@ def checks_queue(region_code: str) -> str:
 
 def worker_queues() -> tuple[str, ...]:
     """The queues outside the per-region check queues."""
-    return (DEFAULT, ALERTS)
+    return (DISPATCH, DEFAULT, ALERTS)

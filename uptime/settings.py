@@ -331,21 +331,34 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
 CELERY_TASK_ROUTES = {
-    "monitors.dispatch_due": {"queue": queues.DEFAULT},
+    "monitors.dispatch_due": {"queue": queues.DISPATCH},
     "alerts.*": {"queue": queues.ALERTS},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker never gives up on Redis: Celery retries after 2 s, then every
+# 4, 6, ... up to 30 s, and by default exits after 100 tries (under an hour),
+# which would leave checking stopped after a long broker outage.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Reconnects after a Redis restart even with unacknowledged messages in hand
+# (works around a Celery 5.7 crash; see uptime/celery.py).
+CELERY_WORKER_CONSUMER = "uptime.celery:Consumer"
 # A task that sits unacked longer than this is redelivered by Redis; it must
 # exceed the longest ETA countdown we use (alert retries use their own rows).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django_celery_beat's DatabaseScheduler stores only ``expire_seconds`` from
+# these options (a whole number of seconds); an ``expires`` key would be
+# silently dropped and the task sent without any expiry.
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-monitors": {
         "task": "monitors.dispatch_due",
         "schedule": 1.0,
-        "options": {"expires": 5, "queue": queues.DEFAULT},
+        # A dispatch not started within a second is dropped: the next one
+        # claims the same due monitors, so stale ones never run in a burst.
+        "options": {"expire_seconds": 1, "queue": queues.DISPATCH},
     },
     "record-region-health": {
         "task": "monitors.regions_health_record",
@@ -355,17 +368,17 @@ CELERY_BEAT_SCHEDULE = {
     "prune-old-ticks": {
         "task": "monitors.prune_ticks",
         "schedule": 3600.0,
-        "options": {"expires": 3600, "queue": queues.DEFAULT},
+        "options": {"expire_seconds": 3600, "queue": queues.DEFAULT},
     },
     "sweep-alert-outbox": {
         "task": "alerts.sweep",
         "schedule": 30.0,
-        "options": {"expires": 60, "queue": queues.ALERTS},
+        "options": {"expire_seconds": 60, "queue": queues.ALERTS},
     },
     "send-incident-reminders": {
         "task": "alerts.remind",
         "schedule": 60.0,
-        "options": {"expires": 60, "queue": queues.ALERTS},
+        "options": {"expire_seconds": 60, "queue": queues.ALERTS},
     },
 }
 

@@ -16,6 +16,9 @@ from .health import healthz
 from .metrics import metrics_view
 from .throttling import limit_logins, limit_password_resets
 
+# A database or broker outage answers 503 (JSON under /api/), never an HTML 500.
+handler500 = "uptime.errors.server_error"
+
 urlpatterns = [
     # Rate-limited ahead of the admin's and django.contrib.auth's own routes
     # to the same views (see uptime.throttling).

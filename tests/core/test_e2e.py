@@ -1,5 +1,5 @@
 """End to end as the Procfile runs it: celery beat with its database
-scheduler, a worker for the ``default`` queue (the dispatcher), one check
+scheduler, the dispatch worker on the ``dispatch`` queue, one check
 worker per region queue, and a loopback target that goes 200 -> 500 -> 200."""
 
 from __future__ import annotations
@@ -11,7 +11,13 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from monitors.models import Incident, Monitor, Tick
-from tests.e2e_support import celery_beat, celery_worker, purge_broker, wait_for
+from tests.e2e_support import (
+    celery_beat,
+    celery_dispatcher,
+    celery_worker,
+    purge_broker,
+    wait_for,
+)
 from tests.targets import Target, respond
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,9 +45,7 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
     purge_broker()
     try:
         with (
-            celery_worker(
-                ["default"], concurrency=2, log_path=tmp_path / "default.log"
-            ),
+            celery_dispatcher(log_path=tmp_path / "dispatch.log"),
             celery_worker(["checks.eu"], log_path=tmp_path / "eu.log"),
             celery_worker(["checks.us"], log_path=tmp_path / "us.log"),
             celery_beat(log_path=tmp_path / "beat.log"),

@@ -6,91 +6,18 @@ proxy to PostgreSQL that the test cuts while the batch is running.
 
 from __future__ import annotations
 
-import socket
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from monitors import runner, services
 from monitors.models import Region, Tick
+from tests.faults import PgProxy
 from tests.targets import Target, respond
-
-
-class PgProxy:
-    """Forwards loopback connections to PostgreSQL until cut; while cut, it
-    closes every open connection and refuses new ones."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.cut = threading.Event()
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            with self.lock:
-                self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                s.close()
-
-    def sever(self) -> None:
-        self.cut.set()
-        with self.lock:
-            for s in self.sockets:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.sockets.clear()
-
-    def restore(self) -> None:
-        self.cut.clear()
-
-    def close(self) -> None:
-        self.sever()
-        self.listener.close()
-
-
-@pytest.fixture
-def proxied_database() -> Iterator[PgProxy]:
-    """This thread's connection to the test database goes through a proxy."""
-    settings_dict = connection.settings_dict
-    original = (settings_dict["HOST"], settings_dict["PORT"])
-    proxy = PgProxy((original[0] or "127.0.0.1", int(original[1] or 5432)))
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = "127.0.0.1", proxy.port
-    yield proxy
-    connection.close()
-    settings_dict["HOST"], settings_dict["PORT"] = original
-    proxy.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,3 +77,46 @@ def test_a_result_that_breaks_recording_costs_only_its_own_tick(
     assert Tick.objects.get(monitor=good, scheduled_at=at).status == "up"
     assert not Tick.objects.filter(monitor=bad, scheduled_at=at).exists()
     assert f"monitor {bad.pk}: no tick stored" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_results_that_outlive_the_retry_wait_are_stored_by_the_next_batch(
+    allow_private: None,
+    make_monitor,
+    regions: list[Region],
+    target: Target,
+    proxied_database: PgProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "STORE_RETRY_SECONDS", 0.5)
+    restored = threading.Event()
+
+    def cut_for_a_while(h: BaseHTTPRequestHandler) -> None:
+        # Longer than the batch waits for the database.
+        proxied_database.sever()
+
+        def restore() -> None:
+            proxied_database.restore()
+            restored.set()
+
+        threading.Timer(2.5, restore).start()
+        respond(200)(h)
+
+    target.routes["/"] = cut_for_a_while
+    target.routes["/later"] = respond(200)
+    first = make_monitor(name="first", url=target.url("/"), regions=regions[:1])
+    second = make_monitor(name="second", url=target.url("/later"), regions=regions[:1])
+    at = timezone.now().replace(microsecond=0) - timedelta(seconds=2)
+    stored = runner.run_checks(
+        region_code=regions[0].code, scheduled_at=at, monitor_ids=[first.pk]
+    )
+    assert stored == 0  # the batch gave up waiting; its result is kept
+    assert restored.wait(10)
+
+    later = at + timedelta(seconds=1)
+    runner.run_checks(
+        region_code=regions[0].code, scheduled_at=later, monitor_ids=[second.pk]
+    )
+    assert Tick.objects.get(monitor=first, scheduled_at=at).status == "up"
+    assert Tick.objects.get(monitor=second, scheduled_at=later).status == "up"
+    assert not runner._unstored.items
