@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -32,6 +33,7 @@ from .models import (
 )
 from .projects import project_require
 from .quotas import monitor_quota_check
+from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -184,7 +186,7 @@ def _pause(monitor: Monitor) -> None:
 def _resume(monitor: Monitor) -> None:
     monitor.enabled = True
     monitor.status = MonitorStatus.PENDING
-    monitor.next_check_at = timezone.now()
+    monitor.next_check_at = shared_slot(timezone.now())
     monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
 
 
@@ -224,7 +226,8 @@ def monitor_create(
         regions = Region.objects.filter(active=True)
     regions = _apply_heartbeat_rule(monitor, list(regions))
     if monitor.enabled:
-        monitor.status, monitor.next_check_at = MonitorStatus.PENDING, timezone.now()
+        monitor.status = MonitorStatus.PENDING
+        monitor.next_check_at = shared_slot(timezone.now())
     else:
         monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
     with transaction.atomic():
@@ -239,6 +242,53 @@ def monitor_create(
         if channels is not None:
             monitor.channels.set(channels)
     return monitor
+
+
+BULK_CREATE_MAX = 1000
+
+
+class BulkItemError(Exception):
+    """Item ``index`` of a bulk create was refused (``error``: the cause)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(f"item {index}: {error}")
+        self.index = index
+        self.error = error
+
+
+def monitors_create_bulk(
+    *,
+    user: AbstractBaseUser,
+    items: Sequence[Mapping[str, Any]],
+    project: Project | None = None,
+) -> list[Monitor]:
+    """Create many monitors from validated settings, all or nothing.
+
+    Each goes through ``monitor_create`` (the same defaults, membership and
+    quota rules) in one transaction, so the quotas hold for the whole set:
+    each item's check counts the ones before it. An item refused raises
+    BulkItemError naming its index, and nothing is created. All the enabled
+    ones share the slot after the last save: one batch per region.
+    """
+    if len(items) > BULK_CREATE_MAX:
+        raise ValueError(f"At most {BULK_CREATE_MAX} monitors at once.")
+    created: list[Monitor] = []
+    with transaction.atomic():
+        for index, fields in enumerate(items):
+            try:
+                created.append(
+                    monitor_create(user=user, fields=fields, project=project)
+                )
+            except ValidationError as exc:
+                raise BulkItemError(index, exc) from exc
+        first = shared_slot(timezone.now())
+        enabled = [m for m in created if m.enabled]
+        Monitor.objects.filter(pk__in=[m.pk for m in enabled]).update(
+            next_check_at=first
+        )
+        for monitor in enabled:
+            monitor.next_check_at = first
+    return created
 
 
 def monitor_update(
@@ -330,7 +380,9 @@ def monitor_delete(*, user: AbstractBaseUser, monitor: Monitor) -> None:
 def monitor_schedule_now(*, monitor: Monitor) -> None:
     """Check at once (on create, on edit of what is checked, "check now")."""
     if monitor.enabled:
-        Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+        Monitor.objects.filter(pk=monitor.pk).update(
+            next_check_at=shared_slot(timezone.now())
+        )
 
 
 @dataclass(frozen=True)
@@ -371,7 +423,10 @@ def ticks_record(
         _degraded_announce(
             monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
         )
-        touched = [monitors[t.monitor_id] for t in ticks]
+        # A missed slot is no vote and leaves the monitor's status alone.
+        touched = [
+            monitors[t.monitor_id] for t in ticks if t.status != TickStatus.MISSED
+        ]
         open_ids = incidents_evaluate(monitors=touched, now=now)
         monitors_status_update(monitors=touched, ticks=ticks, open_ids=open_ids)
     return ticks
@@ -466,9 +521,9 @@ def monitors_status_update(
     *, monitors: Sequence[Monitor], ticks: Sequence[Tick], open_ids: set[int]
 ) -> None:
     """Set each checked monitor's status and its last check from its ticks."""
-    latest = {t.monitor_id: t for t in ticks}
+    latest = {t.monitor_id: t for t in ticks if t.status != TickStatus.MISSED}
     for monitor in monitors:
-        if not monitor.enabled:
+        if not monitor.enabled or monitor.pk not in latest:
             continue
         tick = latest[monitor.pk]
         monitor.status = (
@@ -552,13 +607,17 @@ def _degraded_announce(
         tick
         for tick in ticks
         if monitors[tick.monitor_id].degraded_threshold_ms is not None
-        and tick.status != TickStatus.DOWN
+        and tick.status not in (TickStatus.DOWN, TickStatus.MISSED)
     ]
     if not candidates:
         return
-    previous_tick = Tick.objects.filter(
-        monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
-    ).order_by("-scheduled_at")
+    previous_tick = (
+        Tick.objects.filter(
+            monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
+        )
+        .exclude(status=TickStatus.MISSED)
+        .order_by("-scheduled_at")
+    )
     previous_status = dict(
         Monitor.objects.filter(pk__in=[t.monitor_id for t in candidates])
         .annotate(previous=Subquery(previous_tick.values("status")[:1]))
