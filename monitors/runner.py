@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,12 +28,14 @@ from uptime import outbound
 from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .checks.options import parse_resolver, url_host
-from .models import Monitor, MonitorKind, Region
+from .models import Monitor, MonitorKind, Region, TickStatus
 from .services import TickResult, result_unstorable, ticks_record
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# How often the lag meter wakes to see how late the event loop runs.
+LAG_TICK_SECONDS = 0.1
 # How long a finished batch keeps retrying its ticks while the database is down.
 STORE_RETRY_SECONDS = 30.0
 _DONE = object()
@@ -79,6 +82,74 @@ class _HostLimits:
         return self.semaphores[host]
 
 
+def start_lag_bound(interval_seconds: float) -> float:
+    """How late a batch may start: a quarter of the interval, at most
+    UPTIME_MAX_START_LAG_SECONDS. Later, its checks would measure our
+    backlog rather than the target, and crowd the next slot's batch."""
+    return min(interval_seconds / 4, settings.UPTIME_MAX_START_LAG_SECONDS)
+
+
+def result_missed(message: str, **details: object) -> CheckResult:
+    """A slot this worker did not check fairly: neither up nor down."""
+    return CheckResult(
+        status=TickStatus.MISSED,
+        error="checker_lag",
+        message=message[:500],
+        details=dict(details),
+    )
+
+
+class _LoopLag:
+    """How late this batch's event loop runs, measured by a ticker.
+
+    The ticker asks to wake every ``LAG_TICK_SECONDS``; how much later it
+    actually wakes is the time every other coroutine waited for the loop
+    (CPU starvation, the GIL held by other batches). A check that timed out
+    while this was large may have had its answer waiting in the socket.
+    """
+
+    def __init__(self) -> None:
+        # (loop time woken, lag) for the last few minutes at most.
+        self.samples: deque[tuple[float, float]] = deque(maxlen=3000)
+        self.due: float | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.due = loop.time() + LAG_TICK_SECONDS
+            await asyncio.sleep(LAG_TICK_SECONDS)
+            woke = loop.time()
+            self.samples.append((woke, woke - self.due))
+
+    def worst_since(self, start: float) -> float:
+        """The worst lag seen since loop time ``start``, now included (the
+        ticker may not have run yet after a stall)."""
+        now = asyncio.get_running_loop().time()
+        worst = max(now - self.due, 0.0) if self.due is not None else 0.0
+        for woke, lag in reversed(self.samples):
+            if woke < start:
+                break
+            worst = max(worst, lag)
+        return worst
+
+
+def _lag_verdict(result: CheckResult, lag: _LoopLag, started: float) -> CheckResult:
+    """A timeout while our own loop lagged past the bound is missed, not DOWN:
+    a dead target on a healthy worker still times out as DOWN."""
+    if result.status != TickStatus.DOWN or result.error != "timeout":
+        return result
+    worst = lag.worst_since(started)
+    if worst * 1000 <= settings.UPTIME_MAX_LOOP_LAG_MS:
+        return result
+    return result_missed(
+        f"checker overloaded: timed out while the worker's event loop ran "
+        f"{worst:.1f} s late",
+        loop_lag_ms=round(worst * 1000),
+        check_error=result.error,
+        check_message=result.message,
+    )
+
+
 async def _run_one(
     monitor_id: int,
     spec: CheckSpec,
@@ -86,11 +157,13 @@ async def _run_one(
     sem: asyncio.Semaphore,
     out: queue.Queue,
     host_sem: asyncio.Semaphore | None = None,
+    lag: _LoopLag | None = None,
 ) -> None:
     # The host's limit first, so checks queued for one busy host do not hold
     # the batch-wide slots that other hosts' checks need.
     async with host_sem or contextlib.nullcontext(), sem:
         checked_at = timezone.now()
+        started = asyncio.get_running_loop().time()
         check = REGISTRY.get(spec.kind)
         try:
             if check is None:
@@ -104,6 +177,8 @@ async def _run_one(
             result = CheckResult(
                 status="down", error="internal", message="The check crashed."
             )
+        if lag is not None:
+            result = _lag_verdict(result, lag, started)
         out.put(TickResult(monitor_id=monitor_id, checked_at=checked_at, result=result))
 
 
@@ -137,12 +212,19 @@ async def _run_all(
             # slot; only the wait is left, so checks start on the slot.
             await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
         hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
-        await asyncio.gather(
-            *(
-                _run_one(mid, spec, ctx, sem, out, hosts.get(target_host(spec)))
-                for mid, spec in specs
+        lag = _LoopLag()
+        ticker = asyncio.create_task(lag.run())
+        try:
+            await asyncio.gather(
+                *(
+                    _run_one(
+                        mid, spec, ctx, sem, out, hosts.get(target_host(spec)), lag
+                    )
+                    for mid, spec in specs
+                )
             )
-        )
+        finally:
+            ticker.cancel()
 
 
 def run_checks(
@@ -156,6 +238,11 @@ def run_checks(
     monitors = list(Monitor.objects.filter(pk__in=monitor_ids, enabled=True))
     if not monitors:
         return 0
+    store = _Store(region=region, scheduled_at=scheduled_at)
+    monitors, store.pending = _skip_late(monitors, region_code, scheduled_at)
+    if not monitors:
+        store.flush()
+        return store.drain()
     specs = [(m.pk, spec_for(m)) for m in monitors]
 
     # Batches are sent a little ahead of their slot; start on the slot.
@@ -178,7 +265,6 @@ def run_checks(
         target=loop_thread, name=f"checks-{region_code}", daemon=True
     ).start()
 
-    store = _Store(region=region, scheduled_at=scheduled_at)
     finished = False
     while not finished:
         deadline = time.monotonic() + FLUSH_SECONDS
@@ -194,6 +280,34 @@ def run_checks(
             store.pending.append(item)
         store.flush()
     return store.drain()
+
+
+def _skip_late(
+    monitors: list[Monitor], region_code: str, scheduled_at: datetime
+) -> tuple[list[Monitor], list[TickResult]]:
+    """Split a batch into the monitors still on time and missed ticks for
+    those whose start-lag bound has passed (a backlog: the worker, not the
+    target, is behind)."""
+    now = timezone.now()
+    late_by = (now - scheduled_at).total_seconds()
+    on_time = [m for m in monitors if late_by <= start_lag_bound(m.interval_seconds)]
+    if len(on_time) == len(monitors):
+        return monitors, []
+    kept = {m.pk for m in on_time}
+    skipped = [m.pk for m in monitors if m.pk not in kept]
+    log.warning(
+        "checker overloaded: batch for region %s slot %s started %.1f s late; "
+        "%d monitors recorded as missed",
+        region_code,
+        scheduled_at.isoformat(),
+        late_by,
+        len(skipped),
+    )
+    missed = result_missed(
+        f"checker overloaded: started {late_by:.0f} s late",
+        start_lag_ms=round(late_by * 1000),
+    )
+    return on_time, [TickResult(pk, now, missed) for pk in skipped]
 
 
 class _Store:
