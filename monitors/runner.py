@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 # How often the lag meter wakes to see how late the event loop runs.
 LAG_TICK_SECONDS = 0.1
+# A late wake-up up to this is scheduling jitter on a busy but healthy
+# machine, not a stall.
+LAG_JITTER_SECONDS = 0.02
 # How long a finished batch keeps retrying its ticks while the database is down.
 STORE_RETRY_SECONDS = 30.0
 _DONE = object()
@@ -121,30 +124,38 @@ class _LoopLag:
             woke = loop.time()
             self.samples.append((woke, woke - self.due))
 
-    def worst_since(self, start: float) -> float:
-        """The worst lag seen since loop time ``start``, now included (the
-        ticker may not have run yet after a stall)."""
+    def stalled_since(self, start: float) -> float:
+        """Seconds the loop was held up since loop time ``start``: the sum of
+        the ticker's delays, the current one included (the ticker may not
+        have run yet after a stall)."""
         now = asyncio.get_running_loop().time()
-        worst = max(now - self.due, 0.0) if self.due is not None else 0.0
+        stalled = max(now - self.due, 0.0) if self.due is not None else 0.0
         for woke, lag in reversed(self.samples):
             if woke < start:
                 break
-            worst = max(worst, lag)
-        return worst
+            stalled += max(lag - LAG_JITTER_SECONDS, 0.0)
+        return stalled
 
 
-def _lag_verdict(result: CheckResult, lag: _LoopLag, started: float) -> CheckResult:
-    """A timeout while our own loop lagged past the bound is missed, not DOWN:
-    a dead target on a healthy worker still times out as DOWN."""
+def _lag_verdict(
+    result: CheckResult, lag: _LoopLag, started: float, timeout: float
+) -> CheckResult:
+    """A timeout while our own loop was held up is missed, not DOWN.
+
+    Held up means more than UPTIME_MAX_LOOP_LAG_MS, or a quarter of the
+    check's timeout if less, in total while the check ran: the answer may
+    have been waiting in the socket. A dead target on a healthy worker
+    still times out as DOWN.
+    """
     if result.status != TickStatus.DOWN or result.error != "timeout":
         return result
-    worst = lag.worst_since(started)
-    if worst * 1000 <= settings.UPTIME_MAX_LOOP_LAG_MS:
+    stalled = lag.stalled_since(started)
+    if stalled <= min(settings.UPTIME_MAX_LOOP_LAG_MS / 1000, timeout / 4):
         return result
     return result_missed(
-        f"checker overloaded: timed out while the worker's event loop ran "
-        f"{worst:.1f} s late",
-        loop_lag_ms=round(worst * 1000),
+        f"checker overloaded: timed out while the worker's event loop was "
+        f"held up for {stalled:.1f} s",
+        loop_lag_ms=round(stalled * 1000),
         check_error=result.error,
         check_message=result.message,
     )
@@ -178,7 +189,7 @@ async def _run_one(
                 status="down", error="internal", message="The check crashed."
             )
         if lag is not None:
-            result = _lag_verdict(result, lag, started)
+            result = _lag_verdict(result, lag, started, spec.timeout)
         out.put(TickResult(monitor_id=monitor_id, checked_at=checked_at, result=result))
 
 
