@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -32,7 +31,7 @@ from .models import (
     TickStatus,
 )
 from .projects import project_require
-from .quotas import monitor_quota_check
+from .quotas import Planned, QuotaExceeded, monitor_quota_check, monitors_quota_check
 from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
@@ -135,6 +134,24 @@ def _quota_check(
     )
 
 
+def _quota_check_planned(
+    *, user: AbstractBaseUser, planned: Sequence[tuple[Monitor, list[Region]]]
+) -> None:
+    """_quota_check for several new monitors of one project at once."""
+    if _is_operator(user) or not planned:
+        return
+    project = planned[0][0].project
+    Project.objects.select_for_update().filter(pk=project.pk).exists()
+    monitors_quota_check(
+        project=project,
+        monitor=None,
+        planned=[
+            Planned(m.kind, m.url, m.interval_seconds, len(regions), m.enabled)
+            for m, regions in planned
+        ],
+    )
+
+
 def _require_member(*, user: AbstractBaseUser, project: Project) -> None:
     """Only the project's members (the member role or above) write its
     monitors; a viewer's write is a PermissionDenied. The operator (a
@@ -200,19 +217,13 @@ def _locked(monitor: Monitor) -> Monitor:
     )
 
 
-def monitor_create(
+def _monitor_new(
     *,
     user: AbstractBaseUser,
     fields: Mapping[str, Any],
-    project: Project | None = None,
-) -> Monitor:
-    """Create a monitor from validated settings and check it at once.
-
-    ``fields`` holds model field values, plus ``regions`` (default: every
-    active region) and ``channels`` (default: the project's default
-    channels). The project is ``fields["project"]``, else ``project``, else
-    the user's default project. A monitor created disabled starts paused.
-    """
+    project: Project | None,
+) -> tuple[Monitor, list[Region], Any]:
+    """An unsaved monitor with the create defaults, its regions and channels."""
     values = _writable(fields)
     project = values.pop("project", None) or project or default_project_for(user)
     _require_member(user=user, project=project)
@@ -230,6 +241,30 @@ def monitor_create(
         monitor.next_check_at = shared_slot(timezone.now())
     else:
         monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
+    return monitor, regions, channels
+
+
+def _monitor_save_new(monitor: Monitor, regions: list[Region], channels: Any) -> None:
+    monitor.save()  # alerts' post_save receiver links the default channels
+    monitor.regions.set(regions)
+    if channels is not None:
+        monitor.channels.set(channels)
+
+
+def monitor_create(
+    *,
+    user: AbstractBaseUser,
+    fields: Mapping[str, Any],
+    project: Project | None = None,
+) -> Monitor:
+    """Create a monitor from validated settings and check it at once.
+
+    ``fields`` holds model field values, plus ``regions`` (default: every
+    active region) and ``channels`` (default: the project's default
+    channels). The project is ``fields["project"]``, else ``project``, else
+    the user's default project. A monitor created disabled starts paused.
+    """
+    monitor, regions, channels = _monitor_new(user=user, fields=fields, project=project)
     with transaction.atomic():
         _quota_check(
             user=user,
@@ -237,10 +272,7 @@ def monitor_create(
             regions=len(regions),
             enabled=monitor.enabled,
         )
-        monitor.save()  # alerts' post_save receiver links the default channels
-        monitor.regions.set(regions)
-        if channels is not None:
-            monitor.channels.set(channels)
+        _monitor_save_new(monitor, regions, channels)
     return monitor
 
 
@@ -264,31 +296,39 @@ def monitors_create_bulk(
 ) -> list[Monitor]:
     """Create many monitors from validated settings, all or nothing.
 
-    Each goes through ``monitor_create`` (the same defaults, membership and
-    quota rules) in one transaction, so the quotas hold for the whole set:
-    each item's check counts the ones before it. An item refused raises
-    BulkItemError naming its index, and nothing is created. All the enabled
-    ones share the slot after the last save: one batch per region.
+    The same defaults, membership rule and quotas as ``monitor_create``, in
+    one transaction; the quotas hold for the whole set (each item counts
+    the ones before it), read once per project rather than once per item.
+    An item over a quota raises BulkItemError naming its index, and nothing
+    is created. The enabled ones share the slot after the last save: one
+    batch per region.
     """
     if len(items) > BULK_CREATE_MAX:
         raise ValueError(f"At most {BULK_CREATE_MAX} monitors at once.")
-    created: list[Monitor] = []
+    planned = [
+        _monitor_new(user=user, fields=fields, project=project) for fields in items
+    ]
+    by_project: dict[int, list[int]] = {}
+    for index, (monitor, _, _) in enumerate(planned):
+        by_project.setdefault(monitor.project_id, []).append(index)
     with transaction.atomic():
-        for index, fields in enumerate(items):
+        for indexes in by_project.values():
             try:
-                created.append(
-                    monitor_create(user=user, fields=fields, project=project)
+                _quota_check_planned(
+                    user=user, planned=[planned[i][:2] for i in indexes]
                 )
-            except ValidationError as exc:
-                raise BulkItemError(index, exc) from exc
+            except QuotaExceeded as exc:
+                raise BulkItemError(indexes[exc.index], exc) from exc
+        for monitor, regions, channels in planned:
+            _monitor_save_new(monitor, regions, channels)
         first = shared_slot(timezone.now())
-        enabled = [m for m in created if m.enabled]
+        enabled = [monitor for monitor, _, _ in planned if monitor.enabled]
         Monitor.objects.filter(pk__in=[m.pk for m in enabled]).update(
             next_check_at=first
         )
         for monitor in enabled:
             monitor.next_check_at = first
-    return created
+    return [monitor for monitor, _, _ in planned]
 
 
 def monitor_update(
