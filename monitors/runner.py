@@ -87,9 +87,11 @@ class _HostLimits:
 
 def start_lag_bound(interval_seconds: float) -> float:
     """How late a batch may start: a quarter of the interval, at most
-    UPTIME_MAX_START_LAG_SECONDS. Later, its checks would measure our
-    backlog rather than the target, and crowd the next slot's batch."""
-    return min(interval_seconds / 4, settings.UPTIME_MAX_START_LAG_SECONDS)
+    UPTIME_MAX_START_LAG_SECONDS (0 turns the guard off). Later, its checks
+    would measure our backlog rather than the target, and crowd the next
+    slot's batch."""
+    cap = settings.UPTIME_MAX_START_LAG_SECONDS
+    return min(interval_seconds / 4, cap) if cap else float("inf")
 
 
 def result_missed(message: str, **details: object) -> CheckResult:

@@ -43,6 +43,11 @@ from tests.targets import Target, hang, respond
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def lag_guard_on(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.UPTIME_MAX_START_LAG_SECONDS = 5  # the default, which tests turn off
+
+
 def _slot(seconds_ago: float) -> datetime:
     return timezone.now().replace(microsecond=0) - timedelta(seconds=seconds_ago)
 
@@ -369,3 +374,32 @@ def _overload_rounds(make_monitor, regions: list[Region], url: str) -> None:  # 
                 thread.join(timeout=60)
         assert all(proc.poll() is None for proc in procs)  # the load lasted
     assert not errors
+
+
+# --- how a missed slot is shown --------------------------------------------------------
+
+
+def test_a_missed_tick_is_grey_on_the_dashboard_missed_in_the_api_and_no_data(
+    make_monitor, regions: list[Region], owner_client, api
+) -> None:  # type: ignore[no-untyped-def]
+    from monitors.dashboard import selectors
+
+    monitor = make_monitor(regions=regions[:1])
+    t0 = _slot(120)
+    _record(regions[0], monitor, t0, TickStatus.UP)
+    _record(regions[0], monitor, t0 + timedelta(seconds=60), TickStatus.MISSED)
+
+    page = owner_client.get(f"/monitors/{monitor.pk}/").content.decode()
+    assert 'class="tick-missed"' in page
+    assert (
+        'status-missed"><span class="status-dot" aria-hidden="true"></span>Missed'
+        in page
+    )
+    ticks = api.get(f"/api/monitors/{monitor.pk}/ticks/").json()["results"]
+    assert [t["status"] for t in ticks] == ["missed", "up"]
+    # Charts, sparklines and region states see only the checked slot.
+    chart = selectors.response_chart(monitor=monitor, range_key="1h")
+    assert (chart.total.checks, chart.total.failed) == (1, 0)
+    assert selectors.sparklines(monitor_ids=[monitor.pk])[monitor.pk] == [(None, "up")]
+    (state,) = selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk]
+    assert state.status == "up"
