@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
@@ -28,7 +29,9 @@ from uptime import metrics, queues
 
 from .models import Monitor, Region
 from .regionhealth import shortest_intervals
-from .services import TickResult
+
+if TYPE_CHECKING:  # services imports the scheduler, which records here
+    from .services import TickResult
 
 DISPATCH = "dispatch"
 

@@ -20,6 +20,9 @@ Called inside the transaction that stores ticks, with the monitors locked.
   its ticks set aside. An incident resolves only when
   at least ``quorum`` healthy regions have recovered; with fewer healthy
   regions than the quorum it holds its state (insufficient coverage).
+* A ``missed`` tick (a slot our checker did not check) is no vote at all:
+  it is skipped, so a run of DOWN ticks with a missed slot inside is still
+  consecutive.
 """
 
 from __future__ import annotations
@@ -61,13 +64,16 @@ def _recent_ticks(
         ["(%s::bigint, %s::bigint, %s::int, %s::timestamptz)"] * len(pairs)
     )
     params: list[Any] = [v for pair in pairs for v in pair]
+    # Missed slots (our lag) are no vote: DOWN, missed, DOWN is two DOWN
+    # ticks in a row.
+    params.append(TickStatus.MISSED)
     sql = f"""
         SELECT p.monitor_id, p.region_id, t.{", t.".join(fields)}
         FROM (VALUES {values}) AS p(monitor_id, region_id, k, since)
         CROSS JOIN LATERAL (
             SELECT {", ".join(fields)} FROM {Tick._meta.db_table}
             WHERE monitor_id = p.monitor_id AND region_id = p.region_id
-              AND scheduled_at >= p.since
+              AND scheduled_at >= p.since AND status <> %s
             ORDER BY scheduled_at DESC LIMIT p.k
         ) t
         ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC

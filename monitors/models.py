@@ -412,6 +412,10 @@ class TickStatus(models.TextChoices):
     UP = "up"
     DOWN = "down"
     DEGRADED = "degraded"
+    # A slot we did not check (our lag, not the target's fault): neither up
+    # nor down. It never votes on incidents, never changes the monitor's
+    # status, and uptime and charts read it as no data.
+    MISSED = "missed"
 
 
 class Tick(models.Model):

@@ -11,7 +11,8 @@ model permission) is not bound.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
@@ -31,7 +32,10 @@ if TYPE_CHECKING:
 
 
 class QuotaExceeded(ValidationError):
-    """A save over a limit; ``message_dict`` names the field and the limit."""
+    """A save over a limit; ``message_dict`` names the field and the limit,
+    ``index`` which of the monitors planned together passed it."""
+
+    index = 0
 
 
 def is_operator(user: object) -> bool:
@@ -96,40 +100,87 @@ def monitor_quota_check(
     ``monitor`` is the stored row being changed (None on create); the other
     arguments are the settings it would have.
     """
-    errors: dict[str, str] = {}
+    monitors_quota_check(
+        project=project,
+        monitor=monitor,
+        planned=[Planned(kind, url, interval_seconds, regions, enabled)],
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The settings a monitor about to be saved would have."""
+
+    kind: str
+    url: str
+    interval_seconds: int
+    regions: int
+    enabled: bool
+
+
+def _host_pattern(host: str) -> str:
+    return rf"^[a-z0-9+.-]+://([^/@]*@)?\[?{re.escape(host)}\]?(:[0-9]+)?([/?#]|$)"
+
+
+def monitors_quota_check(
+    *, project: Project, monitor: Monitor | None, planned: Sequence[Planned]
+) -> None:
+    """Raise QuotaExceeded when saving ``planned`` (new monitors, or the new
+    settings of ``monitor``) would pass a limit; ``index`` names the first
+    one past it. The stored monitors are read once, whatever the number
+    planned (a bulk create of 1,000 is not 1,000 scans)."""
     others = _others(monitor)
-    if monitor is None:
-        count = Monitor.objects.filter(project=project).count()
-        if count >= settings.UPTIME_QUOTA_MONITORS:
-            errors["__all__"] = (
-                f"This project has {count} monitors, the most it may have "
-                f"(UPTIME_QUOTA_MONITORS={settings.UPTIME_QUOTA_MONITORS})."
-            )
-    if enabled:
-        mine = _per_minute(interval_seconds, regions)
-        used = _rates(others.filter(project=project))
-        limit = settings.UPTIME_QUOTA_CHECKS_PER_MINUTE
-        if used + mine > limit:
-            errors["interval_seconds"] = (
-                f"This project would make {used + mine:.0f} checks a minute; "
-                f"the limit is {limit} (UPTIME_QUOTA_CHECKS_PER_MINUTE). "
-                "Use a longer interval or fewer regions."
-            )
-        host = monitor_host(kind, url)
-        if host:
-            pattern = (
-                rf"^[a-z0-9+.-]+://([^/@]*@)?\[?{re.escape(host)}\]?(:[0-9]+)?([/?#]|$)"
-            )
-            same_host = others.filter(
-                kind__in=(MonitorKind.HTTP, MonitorKind.TCP), url__iregex=pattern
-            )
-            used = _rates(same_host)
-            limit = settings.UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST
-            if used + mine > limit:
-                errors["url"] = (
-                    f"{host} would get {used + mine:.0f} requests a minute from "
-                    f"all monitors here; the limit is {limit} "
-                    "(UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST)."
+    count = Monitor.objects.filter(project=project).count() if monitor is None else 0
+    used = _rates(others.filter(project=project))
+    by_host: dict[str, float] = {}
+    for index, item in enumerate(planned):
+        errors: dict[str, str] = {}
+        if monitor is None:
+            if count >= settings.UPTIME_QUOTA_MONITORS:
+                errors["__all__"] = (
+                    f"This project has {count} monitors, the most it may have "
+                    f"(UPTIME_QUOTA_MONITORS={settings.UPTIME_QUOTA_MONITORS})."
                 )
-    if errors:
-        raise QuotaExceeded(errors)
+            count += 1
+        if item.enabled:
+            errors.update(_rate_errors(item, used, by_host, others))
+            used += _per_minute(item.interval_seconds, item.regions)
+        if errors:
+            exc = QuotaExceeded(errors)
+            exc.index = index
+            raise exc
+
+
+def _rate_errors(
+    item: Planned,
+    used: float,
+    by_host: dict[str, float],
+    others: QuerySet[CountedMonitor],
+) -> dict[str, str]:
+    """The rate limits ``item`` would pass; counts it into ``by_host``."""
+    errors: dict[str, str] = {}
+    mine = _per_minute(item.interval_seconds, item.regions)
+    limit = settings.UPTIME_QUOTA_CHECKS_PER_MINUTE
+    if used + mine > limit:
+        errors["interval_seconds"] = (
+            f"This project would make {used + mine:.0f} checks a minute; "
+            f"the limit is {limit} (UPTIME_QUOTA_CHECKS_PER_MINUTE). "
+            "Use a longer interval or fewer regions."
+        )
+    host = monitor_host(item.kind, item.url)
+    if host:
+        if host not in by_host:
+            same_host = others.filter(
+                kind__in=(MonitorKind.HTTP, MonitorKind.TCP),
+                url__iregex=_host_pattern(host),
+            )
+            by_host[host] = _rates(same_host)
+        limit = settings.UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST
+        if by_host[host] + mine > limit:
+            errors["url"] = (
+                f"{host} would get {by_host[host] + mine:.0f} requests a minute "
+                f"from all monitors here; the limit is {limit} "
+                "(UPTIME_MAX_REQUESTS_PER_MINUTE_PER_HOST)."
+            )
+        by_host[host] += mine
+    return errors

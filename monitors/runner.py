@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
@@ -29,13 +30,18 @@ from . import health
 from .checks import REGISTRY, CheckResult, CheckSpec, registry
 from .checks.base import CheckContext
 from .checks.options import parse_resolver, url_host
-from .models import Monitor, MonitorKind, Region
+from .models import Monitor, MonitorKind, Region, TickStatus
 from .regionhealth import batch_heartbeat, worker_name
 from .services import TickResult, result_unstorable, ticks_record
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.5
+# How often the lag meter wakes to see how late the event loop runs.
+LAG_TICK_SECONDS = 0.1
+# A late wake-up up to this is scheduling jitter on a busy but healthy
+# machine, not a stall.
+LAG_JITTER_SECONDS = 0.02
 # How long a finished batch keeps retrying its ticks while the database is down.
 STORE_RETRY_SECONDS = 30.0
 # Results still unstored after that wait in this worker process, oldest
@@ -47,7 +53,8 @@ _DONE = object()
 def spec_for(monitor: Monitor) -> CheckSpec:
     """The plain settings a check kind needs (checks never see models): each
     kind's declaration reads them from the monitor's attributes."""
-    return registry.spec_for(monitor, settings)
+    spec = registry.spec_for(monitor, settings)
+    return dataclasses.replace(spec, interval=monitor.interval_seconds)
 
 
 def target_host(spec: CheckSpec) -> str:
@@ -85,6 +92,84 @@ class _HostLimits:
         return self.semaphores[host]
 
 
+def start_lag_bound(interval_seconds: float) -> float:
+    """How late a batch may start: a quarter of the interval, at most
+    UPTIME_MAX_START_LAG_SECONDS (0 turns the guard off). Later, its checks
+    would measure our backlog rather than the target, and crowd the next
+    slot's batch."""
+    cap = settings.UPTIME_MAX_START_LAG_SECONDS
+    return min(interval_seconds / 4, cap) if cap else float("inf")
+
+
+def result_missed(message: str, **details: object) -> CheckResult:
+    """A slot this worker did not check fairly: neither up nor down."""
+    return CheckResult(
+        status=TickStatus.MISSED,
+        error="checker_lag",
+        message=message[:500],
+        details=dict(details),
+    )
+
+
+class _LoopLag:
+    """How late this batch's event loop runs, measured by a ticker.
+
+    The ticker asks to wake every ``LAG_TICK_SECONDS``; how much later it
+    actually wakes is the time every other coroutine waited for the loop
+    (CPU starvation, the GIL held by other batches). A check that timed out
+    while this was large may have had its answer waiting in the socket.
+    """
+
+    def __init__(self) -> None:
+        # (loop time woken, lag) for the last few minutes at most.
+        self.samples: deque[tuple[float, float]] = deque(maxlen=3000)
+        self.due: float | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self.due = loop.time() + LAG_TICK_SECONDS
+            await asyncio.sleep(LAG_TICK_SECONDS)
+            woke = loop.time()
+            self.samples.append((woke, woke - self.due))
+
+    def stalled_since(self, start: float) -> float:
+        """Seconds the loop was held up since loop time ``start``: the sum of
+        the ticker's delays, the current one included (the ticker may not
+        have run yet after a stall)."""
+        now = asyncio.get_running_loop().time()
+        stalled = max(now - self.due, 0.0) if self.due is not None else 0.0
+        for woke, lag in reversed(self.samples):
+            if woke < start:
+                break
+            stalled += max(lag - LAG_JITTER_SECONDS, 0.0)
+        return stalled
+
+
+def _lag_verdict(
+    result: CheckResult, lag: _LoopLag, started: float, timeout: float
+) -> CheckResult:
+    """A timeout while our own loop was held up is missed, not DOWN.
+
+    Held up means more than UPTIME_MAX_LOOP_LAG_MS, or a quarter of the
+    check's timeout if less, in total while the check ran: the answer may
+    have been waiting in the socket. A dead target on a healthy worker
+    still times out as DOWN.
+    """
+    if result.status != TickStatus.DOWN or result.error != "timeout":
+        return result
+    stalled = lag.stalled_since(started)
+    if stalled <= min(settings.UPTIME_MAX_LOOP_LAG_MS / 1000, timeout / 4):
+        return result
+    return result_missed(
+        f"checker overloaded: timed out while the worker's event loop was "
+        f"held up for {stalled:.1f} s",
+        loop_lag_ms=round(stalled * 1000),
+        check_error=result.error,
+        check_message=result.message,
+    )
+
+
 async def _run_one(
     monitor_id: int,
     spec: CheckSpec,
@@ -92,11 +177,13 @@ async def _run_one(
     sem: asyncio.Semaphore,
     out: queue.Queue,
     host_sem: asyncio.Semaphore | None = None,
+    lag: _LoopLag | None = None,
 ) -> None:
     # The host's limit first, so checks queued for one busy host do not hold
     # the batch-wide slots that other hosts' checks need.
     async with host_sem or contextlib.nullcontext(), sem:
         checked_at = timezone.now()
+        started = asyncio.get_running_loop().time()
         check = REGISTRY.get(spec.kind)
         try:
             if check is None:
@@ -110,6 +197,8 @@ async def _run_one(
             result = CheckResult(
                 status="down", error="internal", message="The check crashed."
             )
+        if lag is not None:
+            result = _lag_verdict(result, lag, started, spec.timeout)
         out.put(TickResult(monitor_id=monitor_id, checked_at=checked_at, result=result))
 
 
@@ -143,12 +232,19 @@ async def _run_all(
             # slot; only the wait is left, so checks start on the slot.
             await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
         hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
-        await asyncio.gather(
-            *(
-                _run_one(mid, spec, ctx, sem, out, hosts.get(target_host(spec)))
-                for mid, spec in specs
+        lag = _LoopLag()
+        ticker = asyncio.create_task(lag.run())
+        try:
+            await asyncio.gather(
+                *(
+                    _run_one(
+                        mid, spec, ctx, sem, out, hosts.get(target_host(spec)), lag
+                    )
+                    for mid, spec in specs
+                )
             )
-        )
+        finally:
+            ticker.cancel()
 
 
 class _LastKnown:
@@ -227,18 +323,23 @@ def run_checks(
         return 0
     if not specs:
         return 0
-
     # Batches are sent a little ahead of their slot; start on the slot.
     delay = (scheduled_at - timezone.now()).total_seconds()
     start_at = (
         scheduled_at if 0 < delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1 else None
     )
-    # Region health: this worker is alive here, and this late after the slot.
+    # Region health: this worker is alive here, and this late after the slot
+    # (reported before the lag guard, so a skipped batch still shows its lag).
     batch_heartbeat(
         worker=worker or worker_name(),
         region=region,
         lag_ms=max(int(-delay * 1000), 0),
     )
+    store = _Store(region=region, scheduled_at=scheduled_at)
+    specs, store.pending = _skip_late(specs, region_code, scheduled_at)
+    if not specs:
+        store.flush()
+        return store.drain()
 
     results: queue.Queue = queue.Queue()
 
@@ -254,7 +355,6 @@ def run_checks(
         target=loop_thread, name=f"checks-{region_code}", daemon=True
     ).start()
 
-    store = _Store(region=region, scheduled_at=scheduled_at)
     finished = False
     while not finished:
         deadline = time.monotonic() + FLUSH_SECONDS
@@ -329,6 +429,34 @@ class _Unstored:
 
 
 _unstored = _Unstored()
+
+
+def _skip_late(
+    specs: list[tuple[int, CheckSpec]], region_code: str, scheduled_at: datetime
+) -> tuple[list[tuple[int, CheckSpec]], list[TickResult]]:
+    """Split a batch into the monitors still on time and missed ticks for
+    those whose start-lag bound has passed (a backlog: the worker, not the
+    target, is behind)."""
+    now = timezone.now()
+    late_by = (now - scheduled_at).total_seconds()
+    on_time = [(pk, s) for pk, s in specs if late_by <= start_lag_bound(s.interval)]
+    if len(on_time) == len(specs):
+        return specs, []
+    kept = {pk for pk, _ in on_time}
+    skipped = [pk for pk, _ in specs if pk not in kept]
+    log.warning(
+        "checker overloaded: batch for region %s slot %s started %.1f s late; "
+        "%d monitors recorded as missed",
+        region_code,
+        scheduled_at.isoformat(),
+        late_by,
+        len(skipped),
+    )
+    missed = result_missed(
+        f"checker overloaded: started {late_by:.0f} s late",
+        start_lag_ms=round(late_by * 1000),
+    )
+    return on_time, [TickResult(pk, now, missed) for pk in skipped]
 
 
 class _Store:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import (
     DatabaseError,
     InterfaceError,
@@ -41,7 +42,14 @@ from .models import (
     TickStatus,
 )
 from .projects import project_require
-from .quotas import is_operator, monitor_quota_check
+from .quotas import (
+    Planned,
+    QuotaExceeded,
+    is_operator,
+    monitor_quota_check,
+    monitors_quota_check,
+)
+from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
     monitor_degraded,
@@ -133,6 +141,24 @@ def _quota_check(*, user: User, monitor: Monitor, regions: int, enabled: bool) -
     )
 
 
+def _quota_check_planned(
+    *, user: User, planned: Sequence[tuple[Monitor, list[Region]]]
+) -> None:
+    """_quota_check for several new monitors of one project at once."""
+    if is_operator(user) or not planned:
+        return
+    project = planned[0][0].project
+    Project.objects.select_for_update().filter(pk=project.pk).exists()
+    monitors_quota_check(
+        project=project,
+        monitor=None,
+        planned=[
+            Planned(m.kind, m.url, m.interval_seconds, len(regions), m.enabled)
+            for m, regions in planned
+        ],
+    )
+
+
 def _require_member(*, user: User, project: Project) -> None:
     """Only the project's members (the member role or above) write its
     monitors; a viewer's write is a PermissionDenied. The operator (a
@@ -193,7 +219,7 @@ def _resume(monitor: Monitor) -> None:
     now = timezone.now()
     monitor.enabled = True
     monitor.status = MonitorStatus.PENDING
-    monitor.next_check_at = now
+    monitor.next_check_at = shared_slot(now)
     monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
     MonitorPause.objects.filter(monitor=monitor, ended_at=None).update(ended_at=now)
 
@@ -206,6 +232,42 @@ def _locked(monitor: Monitor) -> Monitor:
         .select_related("project")
         .get(pk=monitor.pk)
     )
+
+
+def _monitor_new(
+    *,
+    user: User,
+    fields: Mapping[str, Any],
+    project: Project | None,
+) -> tuple[Monitor, list[Region], Any]:
+    """An unsaved monitor with the create defaults, its regions and channels."""
+    values = _writable(fields)
+    project = values.pop("project", None) or project or default_project_for(user)
+    _require_member(user=user, project=project)
+    regions = values.pop("regions", None)
+    channels = values.pop("channels", None)
+    monitor = Monitor(project=project, **values)
+    if _is_passive(monitor.kind) and "failure_threshold" not in values:
+        # One silent interval is the failure: there is nothing to retry.
+        monitor.failure_threshold = 1
+    if regions is None:
+        regions = Region.objects.filter(active=True)
+    regions = _apply_heartbeat_rule(monitor, list(regions))
+    if monitor.enabled:
+        monitor.status = MonitorStatus.PENDING
+        monitor.next_check_at = shared_slot(timezone.now())
+    else:
+        monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
+    return monitor, regions, channels
+
+
+def _monitor_save_new(monitor: Monitor, regions: list[Region], channels: Any) -> None:
+    monitor.save()  # alerts' post_save receiver links the default channels
+    monitor.regions.set(regions)
+    if not monitor.enabled:
+        MonitorPause.objects.create(monitor=monitor, started_at=monitor.created_at)
+    if channels is not None:
+        monitor.channels.set(channels)
 
 
 def monitor_create(
@@ -221,22 +283,7 @@ def monitor_create(
     channels). The project is ``fields["project"]``, else ``project``, else
     the user's default project. A monitor created disabled starts paused.
     """
-    values = _writable(fields)
-    project = values.pop("project", None) or project or default_project_for(user)
-    _require_member(user=user, project=project)
-    regions = values.pop("regions", None)
-    channels = values.pop("channels", None)
-    monitor = Monitor(project=project, **values)
-    if _is_passive(monitor.kind) and "failure_threshold" not in values:
-        # One silent interval is the failure: there is nothing to retry.
-        monitor.failure_threshold = 1
-    if regions is None:
-        regions = Region.objects.filter(active=True)
-    regions = _apply_heartbeat_rule(monitor, list(regions))
-    if monitor.enabled:
-        monitor.status, monitor.next_check_at = MonitorStatus.PENDING, timezone.now()
-    else:
-        monitor.status, monitor.next_check_at = MonitorStatus.PAUSED, None
+    monitor, regions, channels = _monitor_new(user=user, fields=fields, project=project)
     with transaction.atomic():
         _quota_check(
             user=user,
@@ -244,13 +291,63 @@ def monitor_create(
             regions=len(regions),
             enabled=monitor.enabled,
         )
-        monitor.save()  # alerts' post_save receiver links the default channels
-        monitor.regions.set(regions)
-        if not monitor.enabled:
-            MonitorPause.objects.create(monitor=monitor, started_at=monitor.created_at)
-        if channels is not None:
-            monitor.channels.set(channels)
+        _monitor_save_new(monitor, regions, channels)
     return monitor
+
+
+BULK_CREATE_MAX = 1000
+
+
+class BulkItemError(Exception):
+    """Item ``index`` of a bulk create was refused (``error``: the cause)."""
+
+    def __init__(self, index: int, error: ValidationError) -> None:
+        super().__init__(f"item {index}: {error}")
+        self.index = index
+        self.error = error
+
+
+def monitors_create_bulk(
+    *,
+    user: User,
+    items: Sequence[Mapping[str, Any]],
+    project: Project | None = None,
+) -> list[Monitor]:
+    """Create many monitors from validated settings, all or nothing.
+
+    The same defaults, membership rule and quotas as ``monitor_create``, in
+    one transaction; the quotas hold for the whole set (each item counts
+    the ones before it), read once per project rather than once per item.
+    An item over a quota raises BulkItemError naming its index, and nothing
+    is created. The enabled ones share the slot after the last save: one
+    batch per region.
+    """
+    if len(items) > BULK_CREATE_MAX:
+        raise ValueError(f"At most {BULK_CREATE_MAX} monitors at once.")
+    planned = [
+        _monitor_new(user=user, fields=fields, project=project) for fields in items
+    ]
+    by_project: dict[int, list[int]] = {}
+    for index, (monitor, _, _) in enumerate(planned):
+        by_project.setdefault(monitor.project_id, []).append(index)
+    with transaction.atomic():
+        for indexes in by_project.values():
+            try:
+                _quota_check_planned(
+                    user=user, planned=[planned[i][:2] for i in indexes]
+                )
+            except QuotaExceeded as exc:
+                raise BulkItemError(indexes[exc.index], exc) from exc
+        for monitor, regions, channels in planned:
+            _monitor_save_new(monitor, regions, channels)
+        first = shared_slot(timezone.now())
+        enabled = [monitor for monitor, _, _ in planned if monitor.enabled]
+        Monitor.objects.filter(pk__in=[m.pk for m in enabled]).update(
+            next_check_at=first
+        )
+        for monitor in enabled:
+            monitor.next_check_at = first
+    return [monitor for monitor, _, _ in planned]
 
 
 def monitor_update(
@@ -342,7 +439,9 @@ def monitor_delete(*, user: User, monitor: Monitor) -> None:
 def monitor_schedule_now(*, monitor: Monitor) -> None:
     """Check at once (on create, on edit of what is checked, "check now")."""
     if monitor.enabled:
-        Monitor.objects.filter(pk=monitor.pk).update(next_check_at=timezone.now())
+        Monitor.objects.filter(pk=monitor.pk).update(
+            next_check_at=shared_slot(timezone.now())
+        )
 
 
 @dataclass(frozen=True)
@@ -383,7 +482,10 @@ def ticks_record(
         _degraded_announce(
             monitors=monitors, ticks=ticks, region=region, scheduled_at=scheduled_at
         )
-        touched = [monitors[t.monitor_id] for t in ticks]
+        # A missed slot is no vote and leaves the monitor's status alone.
+        touched = [
+            monitors[t.monitor_id] for t in ticks if t.status != TickStatus.MISSED
+        ]
         # Flapping is flagged before the incident machine (so its transitions
         # alert nobody) and settled after it (so the settled state is known).
         flap_readings = flapping_detect(monitors=touched, now=now)
@@ -484,9 +586,9 @@ def monitors_status_update(
     *, monitors: Sequence[Monitor], ticks: Sequence[Tick], open_ids: set[int]
 ) -> None:
     """Set each checked monitor's status and its last check from its ticks."""
-    latest = {t.monitor_id: t for t in ticks}
+    latest = {t.monitor_id: t for t in ticks if t.status != TickStatus.MISSED}
     for monitor in monitors:
-        if not monitor.enabled:
+        if not monitor.enabled or monitor.pk not in latest:
             continue
         tick = latest[monitor.pk]
         monitor.status = (
@@ -595,13 +697,17 @@ def _degraded_announce(
         tick
         for tick in ticks
         if monitors[tick.monitor_id].degraded_threshold_ms is not None
-        and tick.status != TickStatus.DOWN
+        and tick.status not in (TickStatus.DOWN, TickStatus.MISSED)
     ]
     if not candidates:
         return
-    previous_tick = Tick.objects.filter(
-        monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
-    ).order_by("-scheduled_at")
+    previous_tick = (
+        Tick.objects.filter(
+            monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
+        )
+        .exclude(status=TickStatus.MISSED)
+        .order_by("-scheduled_at")
+    )
     previous_status = dict(
         Monitor.objects.filter(pk__in=[t.monitor_id for t in candidates])
         .annotate(previous=Subquery(previous_tick.values("status")[:1]))

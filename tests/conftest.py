@@ -80,6 +80,14 @@ def _processes_only_in_e2e_tests(request: pytest.FixtureRequest) -> Iterator[Non
     e2e_support.running_e2e_test = False
 
 
+@pytest.fixture(autouse=True)
+def replayed_slots_run(settings) -> None:
+    """Tests replay past slots through the runner to build a history; the lag
+    guard would record those batches as missed. It is off unless a test
+    turns it on (tests/core/test_lag_guard.py)."""
+    settings.UPTIME_MAX_START_LAG_SECONDS = 0
+
+
 @pytest.fixture
 def regions(db) -> list[Region]:
     regions_sync()

@@ -189,6 +189,13 @@ UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=
 UPTIME_DISPATCH_LEAD_SECONDS = 1.5
 # Checks in flight at once in one batch (one worker thread).
 UPTIME_CHECK_CONCURRENCY = env_int("UPTIME_CHECK_CONCURRENCY", 500, minimum=1)
+# The lag guard: a batch that starts later than a quarter of its monitors'
+# interval, and at most this many seconds, is not run but recorded as missed
+# (0: every batch runs, however late).
+UPTIME_MAX_START_LAG_SECONDS = env_int("UPTIME_MAX_START_LAG_SECONDS", 5, minimum=0)
+# A check that times out while the worker's event loop runs this late is
+# recorded as missed, not DOWN: the worker was overloaded, not the target.
+UPTIME_MAX_LOOP_LAG_MS = env_int("UPTIME_MAX_LOOP_LAG_MS", 500, minimum=10)
 # Days an invitation to a project can be accepted; each link works once.
 UPTIME_INVITE_MAX_AGE_DAYS = env_int("UPTIME_INVITE_MAX_AGE_DAYS", 7, minimum=1)
 # Checks in flight at once to one target host in one batch, whatever the

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -24,7 +26,14 @@ from uptime.pagination import whole_number
 
 from ..models import Incident, IncidentStatus, Monitor, Project, Region, Role, Tick
 from ..quotas import QuotaExceeded
-from ..services import monitor_create, monitor_delete, monitor_update
+from ..services import (
+    BULK_CREATE_MAX,
+    BulkItemError,
+    monitor_create,
+    monitor_delete,
+    monitor_update,
+    monitors_create_bulk,
+)
 from .permissions import ProjectRolePermission
 from .serializers import (
     IncidentSerializer,
@@ -92,14 +101,36 @@ def _parse_time(request: Request, name: str) -> datetime | None:
     return value
 
 
+def _field_messages(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if not hasattr(exc, "error_dict"):
+        return {"non_field_errors": exc.messages}
+    return {
+        ("non_field_errors" if field == "__all__" else field): messages
+        for field, messages in exc.message_dict.items()
+    }
+
+
 def _quota_error(exc: QuotaExceeded) -> serializers.ValidationError:
     """A quota refusal as a 400 that names the field (or the whole monitor)."""
-    return serializers.ValidationError(
-        {
-            ("non_field_errors" if field == "__all__" else field): messages
-            for field, messages in exc.message_dict.items()
-        }
-    )
+    return serializers.ValidationError(_field_messages(exc))
+
+
+def _bulk_items(data: Any) -> list[Any]:
+    """The monitors of a bulk create: a JSON list, or {"monitors": [...]}."""
+    if isinstance(data, dict) and set(data) == {"monitors"}:
+        data = data["monitors"]
+    if not isinstance(data, list) or not data:
+        raise serializers.ValidationError(
+            {"monitors": 'Send a non-empty JSON list, or {"monitors": [...]}.'}
+        )
+    if len(data) > BULK_CREATE_MAX:
+        raise serializers.ValidationError(
+            {
+                "monitors": f"At most {BULK_CREATE_MAX} monitors in one request "
+                f"(got {len(data)})."
+            }
+        )
+    return data
 
 
 class MonitorViewSet(viewsets.ModelViewSet):
@@ -125,6 +156,33 @@ class MonitorViewSet(viewsets.ModelViewSet):
             )
         except QuotaExceeded as exc:
             raise _quota_error(exc) from None
+
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Create up to BULK_CREATE_MAX monitors, all or nothing.
+
+        Each item is validated as a single create would be; the errors of
+        every bad item come back at once, keyed by the item's index.
+        """
+        checked = [self.get_serializer(data=item) for item in _bulk_items(request.data)]
+        errors: dict[str, Any] = {
+            str(index): serializer.errors
+            for index, serializer in enumerate(checked)
+            if not serializer.is_valid()
+        }
+        if errors:
+            raise serializers.ValidationError({"monitors": errors})
+        try:
+            created = monitors_create_bulk(
+                user=signed_in_user(request), items=[s.validated_data for s in checked]
+            )
+        except BulkItemError as exc:
+            raise serializers.ValidationError(
+                {"monitors": {str(exc.index): _field_messages(exc.error)}}
+            ) from None
+        for serializer, monitor in zip(checked, created, strict=True):
+            serializer.instance = monitor
+        return Response([s.data for s in checked], status=201)
 
     def perform_update(self, serializer: BaseSerializer[Monitor]) -> None:
         monitor = serializer.instance

@@ -16,6 +16,9 @@ class CheckSpec:
     url: str
     timeout: float
     options: dict[str, Any] = field(default_factory=dict)
+    # The monitor's check interval: not the check's concern, but the
+    # runner's lag guard reads it (a batch later than a share of it is missed).
+    interval: float = 0
 
 
 @dataclass

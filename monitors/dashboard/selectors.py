@@ -14,6 +14,8 @@ is the part of the period after the monitor was created. A single failed
 check that does not reach the failure threshold and region quorum is not
 downtime, and degraded checks count as up. Paused time and maintenance
 windows count as neither: they leave both the observed time and the downtime.
+Missed slots (ticks with status ``missed``: our checker's lag, not the
+target's) are no data: they appear in no chart, sparkline or region state.
 This keeps the figure consistent with the alerts a user received, and makes it
 cheap: the incident table is tiny next to the tick table, so the overview does
 not scan millions of ticks.
@@ -40,7 +42,14 @@ from django.db.models import (
 from django.utils import timezone
 
 from ..maintenance import Span, uptime_spans
-from ..models import Incident, IncidentStatus, Monitor, MonitorStatus, Tick
+from ..models import (
+    Incident,
+    IncidentStatus,
+    Monitor,
+    MonitorStatus,
+    Tick,
+    TickStatus,
+)
 from ..regionhealth import coverage_of
 
 UPTIME_WINDOWS: dict[str, timedelta] = {
@@ -271,12 +280,12 @@ def sparklines(
         CROSS JOIN LATERAL (
             SELECT response_time_ms, status, scheduled_at
             FROM {Tick._meta.db_table}
-            WHERE monitor_id = m.id
+            WHERE monitor_id = m.id AND status <> %s
             ORDER BY scheduled_at DESC LIMIT %s
         ) t
         ORDER BY m.id, t.scheduled_at
     """
-    rows = _fetch(sql, [list(monitor_ids), points])
+    rows = _fetch(sql, [list(monitor_ids), TickStatus.MISSED, points])
     for monitor_id, ms, status in rows:
         out[monitor_id].append((ms, status))
     return out
@@ -308,12 +317,13 @@ def region_states(*, monitor_ids: Sequence[int]) -> dict[int, list[RegionState]]
             SELECT status, checked_at, response_time_ms
             FROM {Tick._meta.db_table}
             WHERE monitor_id = mr.monitor_id AND region_id = mr.region_id
+              AND status <> %s
             ORDER BY scheduled_at DESC LIMIT 1
         ) t ON true
         WHERE mr.monitor_id = ANY(%s)
         ORDER BY mr.monitor_id, r.code
     """
-    rows = _fetch(sql, [list(monitor_ids)])
+    rows = _fetch(sql, [TickStatus.MISSED, list(monitor_ids)])
     for monitor_id, code, status, checked_at, ms, healthy in rows:
         out[monitor_id].append(
             RegionState(
@@ -391,6 +401,7 @@ def response_chart(
         JOIN {region} r ON r.id = t.region_id
         WHERE t.monitor_id = %(monitor)s
           AND t.scheduled_at >= %(start)s AND t.scheduled_at < %(end)s
+          AND t.status <> %(missed)s
         GROUP BY GROUPING SETS ((r.code, bucket), (r.code), ())
     """
     rows = _fetch(
@@ -401,6 +412,7 @@ def response_chart(
             "monitor": monitor.pk,
             "start": start,
             "end": now,
+            "missed": TickStatus.MISSED,
         },
     )
     for code, bucket, p50, p95, checks, failed, g_region, g_bucket in rows:

@@ -162,7 +162,12 @@ def shop(make_monitor) -> Monitor:
 
 
 def _is_now(moment: datetime | None, since: datetime) -> bool:
-    return moment is not None and since <= moment <= timezone.now()
+    """The next shared slot: the next whole second after ``since``."""
+    return (
+        moment is not None
+        and since <= moment <= timezone.now() + timedelta(seconds=1)
+        and moment.microsecond == 0
+    )
 
 
 def test_it_creates_with_the_same_defaults_and_checks_at_once(
