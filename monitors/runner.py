@@ -431,6 +431,46 @@ class _Unstored:
 _unstored = _Unstored()
 
 
+def batch_expired(
+    *, region_code: str, scheduled_at: datetime, monitor_ids: Sequence[int]
+) -> int:
+    """Record ``missed`` ticks for a batch that expired before any worker
+    took it; returns ticks stored. Never raises: it runs in Celery's
+    revocation hook."""
+    try:
+        region = Region.objects.filter(code=region_code).first()
+        ids = list(
+            Monitor.objects.filter(pk__in=monitor_ids, enabled=True).values_list(
+                "pk", flat=True
+            )
+        )
+        if region is None or not ids:
+            return 0
+        now = timezone.now()
+        late_by = (now - scheduled_at).total_seconds()
+        missed = result_missed(
+            f"checker overloaded: the batch expired {late_by:.0f} s after its slot",
+            start_lag_ms=round(late_by * 1000),
+        )
+        log.warning(
+            "batch for region %s slot %s expired in the queue; "
+            "%d monitors recorded as missed",
+            region_code,
+            scheduled_at.isoformat(),
+            len(ids),
+        )
+        return len(
+            ticks_record(
+                region=region,
+                scheduled_at=scheduled_at,
+                results=[TickResult(pk, now, missed) for pk in ids],
+            )
+        )
+    except Exception:
+        log.exception("recording the expired batch for region %s failed", region_code)
+        return 0
+
+
 def _skip_late(
     specs: list[tuple[int, CheckSpec]], region_code: str, scheduled_at: datetime
 ) -> tuple[list[tuple[int, CheckSpec]], list[TickResult]]:

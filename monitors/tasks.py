@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import shared_task
+from celery.signals import task_revoked
 from django.conf import settings
 
 from . import regionhealth, runner, scheduler, services
@@ -24,6 +26,22 @@ def run_checks(self, region: str, scheduled_at: str, monitor_ids: list[int]) -> 
         scheduled_at=datetime.fromisoformat(scheduled_at),
         monitor_ids=monitor_ids,
         worker=self.request.hostname or "",
+    )
+
+
+@task_revoked.connect
+def record_expired_batch(
+    sender: Any = None, request: Any = None, expired: bool = False, **kwargs: Any
+) -> None:
+    """A batch that expired in the queue (the checkers were an interval or
+    more behind) leaves ``missed`` ticks, so its slots are never silently lost."""
+    if not expired or getattr(sender, "name", "") != run_checks.name:
+        return
+    region, scheduled_at, monitor_ids = request.args
+    runner.batch_expired(
+        region_code=region,
+        scheduled_at=datetime.fromisoformat(scheduled_at),
+        monitor_ids=monitor_ids,
     )
 
 

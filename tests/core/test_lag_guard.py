@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from celery.app.task import Context
+from celery.signals import task_revoked
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -38,6 +40,7 @@ from monitors.models import (
     TickStatus,
 )
 from monitors.services import TickResult, ticks_record
+from monitors.tasks import run_checks
 from tests.targets import Target, hang, respond
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -404,3 +407,35 @@ def test_a_missed_tick_is_grey_on_the_dashboard_missed_in_the_api_and_no_data(
     assert selectors.sparklines(monitor_ids=[monitor.pk])[monitor.pk] == [(None, "up")]
     (state,) = selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk]
     assert state.status == "up"
+
+
+def test_a_batch_that_expired_in_the_queue_leaves_missed_ticks(
+    make_monitor, regions
+) -> None:
+    eu = regions[0]
+    monitor = make_monitor(regions=[eu], interval_seconds=10)
+    paused = make_monitor(name="Paused", regions=[eu], enabled=False)
+    slot = timezone.now().replace(microsecond=0) - timedelta(seconds=40)
+    request = Context(args=[eu.code, slot.isoformat(), [monitor.pk, paused.pk]])
+
+    # Celery announces a task it drops as expired through task_revoked.
+    task_revoked.send(
+        sender=run_checks, request=request, terminated=False, signum=None, expired=True
+    )
+
+    tick = Tick.objects.get(monitor=monitor, region=eu, scheduled_at=slot)
+    assert tick.status == "missed" and tick.error == "checker_lag"
+    assert "expired" in tick.message
+    assert not Tick.objects.filter(monitor=paused).exists()
+    assert not Incident.objects.exists()
+    # A revocation that is not an expiry (a person revoked it) records nothing.
+    task_revoked.send(
+        sender=run_checks,
+        request=Context(
+            args=[eu.code, (slot + timedelta(seconds=10)).isoformat(), [monitor.pk]]
+        ),
+        terminated=False,
+        signum=None,
+        expired=False,
+    )
+    assert Tick.objects.filter(monitor=monitor).count() == 1
