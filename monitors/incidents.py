@@ -95,10 +95,14 @@ def _streak_start(rows: list[TickRow]) -> datetime:
     return start
 
 
-def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int]:
+def incidents_evaluate(
+    *, monitors: Sequence[Monitor], now: datetime, held: set[int] | None = None
+) -> set[int]:
     """Open or resolve incidents for these (locked) monitors.
 
-    Returns the ids of the monitors that have an open incident afterwards.
+    ``held``: the monitors in a maintenance window, when the caller already
+    knows them. Returns the ids of the monitors that have an open incident
+    afterwards.
     """
     if not monitors:
         return set()
@@ -133,7 +137,9 @@ def incidents_evaluate(*, monitors: Sequence[Monitor], now: datetime) -> set[int
     still_open: set[int] = set()
     # Held: no incident opens for a monitor in a maintenance window, or one
     # paused while its batch was running (monitors.maintenance).
-    held = maintenance_active(ids, now) | {m.pk for m in monitors if not m.enabled}
+    if held is None:
+        held = maintenance_active(ids, now)
+    held = held | {m.pk for m in monitors if not m.enabled}
 
     for monitor in monitors:
         regions = region_ids[monitor.pk]

@@ -28,6 +28,7 @@ from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .flapping import flapping_detect, flapping_settle
 from .incidents import incidents_evaluate
+from .maintenance import maintenance_active
 from .models import (
     Incident,
     IncidentStatus,
@@ -207,7 +208,20 @@ def _pause(monitor: Monitor) -> None:
     monitor.enabled = False
     monitor.status = MonitorStatus.PAUSED
     monitor.next_check_at = None
-    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+    # A paused monitor is not flapping; resuming starts a fresh episode,
+    # without a "stopped flapping" alert for the pause.
+    monitor.flapping = False
+    monitor.flapping_since = None
+    monitor.save(
+        update_fields=[
+            "enabled",
+            "status",
+            "next_check_at",
+            "flapping",
+            "flapping_since",
+            "updated_at",
+        ]
+    )
     Incident.objects.filter(monitor=monitor, status=IncidentStatus.OPEN).update(
         status=IncidentStatus.PAUSED, resolved_at=now
     )
@@ -486,12 +500,16 @@ def ticks_record(
         touched = [
             monitors[t.monitor_id] for t in ticks if t.status != TickStatus.MISSED
         ]
+        # In a maintenance window nothing alerts: no incident opens and
+        # flapping is not judged (one query for both).
+        held = maintenance_active([m.pk for m in touched], now)
+        judged = [m for m in touched if m.pk not in held]
         # Flapping is flagged before the incident machine (so its transitions
         # alert nobody) and settled after it (so the settled state is known).
-        flap_readings = flapping_detect(monitors=touched, now=now)
-        open_ids = incidents_evaluate(monitors=touched, now=now)
+        flap_readings = flapping_detect(monitors=judged, now=now)
+        open_ids = incidents_evaluate(monitors=touched, now=now, held=held)
         flapping_settle(
-            monitors=touched, readings=flap_readings, open_ids=open_ids, now=now
+            monitors=judged, readings=flap_readings, open_ids=open_ids, now=now
         )
         monitors_status_update(monitors=touched, ticks=ticks, open_ids=open_ids)
     return ticks

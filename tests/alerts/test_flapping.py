@@ -18,8 +18,8 @@ from alerts.models import Channel, Event, Notification
 from alerts.services import notifications_remind
 from monitors.checks.base import CheckResult
 from monitors.flapping import change_percent
-from monitors.models import Incident, Monitor, Region
-from monitors.services import TickResult, ticks_record
+from monitors.models import Incident, MaintenanceWindow, Monitor, Region
+from monitors.services import TickResult, monitor_pause, ticks_record
 from tests.alerts.helpers import email_text, notify
 from tests.alerts.servers import Receiver, SMTPSink, slack_reply
 
@@ -332,3 +332,30 @@ def test_the_dashboard_and_the_api_show_flapping(
     api.patch(f"/api/monitors/{monitor.pk}/", {"flapping": False}, format="json")
     monitor.refresh_from_db()
     assert monitor.flapping
+
+
+def test_a_maintenance_window_holds_flapping_alerts_too(
+    monitor, regions, channel
+) -> None:
+    now = timezone.now()
+    MaintenanceWindow.objects.create(
+        project=monitor.project,
+        title="Deploy",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    play(monitor, regions[:1], "uuuu" + "du" * 9, Slots(60))
+    assert alerts(monitor) == []
+    monitor.refresh_from_db()
+    assert not monitor.flapping
+
+
+def test_pausing_a_flapping_monitor_ends_the_episode_without_an_alert(
+    monitor, regions, channel, owner
+) -> None:
+    play(monitor, regions[:1], "uuuu" + "du" * 9, Slots(60))
+    assert alerts(monitor) == ["monitor.flapping_started"]
+    monitor_pause(user=owner, monitor=monitor)
+    monitor.refresh_from_db()
+    assert not monitor.flapping and monitor.flapping_since is None
+    assert alerts(monitor) == ["monitor.flapping_started"]
