@@ -192,7 +192,15 @@ def collect() -> Iterator[Metric]:
         "Seconds since a batch of the region was stored.",
         labels=["region"],
     )
+    voting = GaugeMetricFamily(
+        "uptime_region_healthy",
+        "1 while a region's checks vote (see region health), else 0.",
+        labels=["region"],
+    )
     for code, info in status.regions.items():
-        if info["last_batch_age_seconds"] is not None:
-            last.add_metric([code], info["last_batch_age_seconds"])
+        age = info["last_batch_age_seconds"]
+        if isinstance(age, float):
+            last.add_metric([code], age)
+        voting.add_metric([code], 1 if info["healthy"] else 0)
     yield last
+    yield voting

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 
@@ -14,6 +15,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 app = Celery("uptime")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Tasks beat runs every few seconds: their routine lines ("Sending due task",
+# "received", "succeeded") would be most of the log at INFO. Their warnings
+# and errors still show.
+ROUTINE_TASKS = ("monitors.dispatch_due", "monitors.regions_health_record")
+
+
+class QuietRoutineTasks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        message = record.getMessage()
+        return not any(name in message for name in ROUTINE_TASKS)
+
+
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(QuietRoutineTasks())
 
 
 def _close_after_collect(close: Callable[[], None]) -> Callable[[], None]:

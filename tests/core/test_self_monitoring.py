@@ -120,6 +120,8 @@ def test_metrics_count_checks_by_region_and_status_and_their_start_lag(
     )
     assert _sample(text, 'uptime_monitors{status="up"}') == 2
     assert 'uptime_queue_depth{queue="alerts"}' in text
+    assert 'uptime_queue_depth{queue="dispatch"}' in text
+    assert _sample(text, f"uptime_region_healthy{{{region}}}") == 1
     assert "uptime_notifications" in text
 
 
