@@ -198,9 +198,9 @@ def collect() -> Iterator[Metric]:
         labels=["region"],
     )
     for code, info in status.regions.items():
-        age = info["last_batch_age_seconds"]
-        if isinstance(age, float):
-            last.add_metric([code], age)
+        seconds = info["last_batch_age_seconds"]
+        if isinstance(seconds, float):
+            last.add_metric([code], seconds)
         voting.add_metric([code], 1 if info["healthy"] else 0)
     yield last
     yield voting
