@@ -317,6 +317,7 @@ _GENERAL_FIELDS = (
 
 _STATE_FIELDS = (
     "status",
+    "consecutive_failures",
     "flapping",
     "flapping_since",
     "last_checked_at",
@@ -350,7 +351,7 @@ class MonitorAdmin(ProjectScopedAdmin):
         "kind",
         "url",
         "project",
-        "status",
+        "shown_status",
         "interval_seconds",
         "last_checked_at",
         "cert_expires_at",
@@ -367,6 +368,10 @@ class MonitorAdmin(ProjectScopedAdmin):
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
     readonly_fields = (*_STATE_FIELDS, *shown_names())
+
+    @admin.display(description="status", ordering="status")
+    def shown_status(self, obj: Monitor) -> str:
+        return obj.status_label
 
     def get_fieldsets(
         self, request: HttpRequest, obj: Monitor | None = None

@@ -145,6 +145,7 @@ def incidents_evaluate(
         regions = region_ids[monitor.pk]
         quorum = monitor.effective_quorum(len(regions))
         voters = [r for r in regions if r in voting]
+        monitor.consecutive_failures = _failure_streak(monitor, voters, recent)
         incident = open_incidents.get(monitor.pk)
         if incident is None:
             failing = {}
@@ -167,6 +168,24 @@ def incidents_evaluate(
             else:
                 still_open.add(monitor.pk)
     return still_open
+
+
+def _failure_streak(
+    monitor: Monitor,
+    voters: list[int],
+    recent: dict[tuple[int, int], list[TickRow]],
+) -> int:
+    """The longest current run of DOWN ticks among the voting regions, up to
+    what the incident machine reads (at least the failure threshold)."""
+    longest = 0
+    for region_id in voters:
+        run = 0
+        for row in recent[(monitor.pk, region_id)]:
+            if row["status"] != TickStatus.DOWN:
+                break
+            run += 1
+        longest = max(longest, run)
+    return min(longest, monitor.failure_threshold)
 
 
 def _recovery_votes(

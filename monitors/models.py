@@ -208,6 +208,9 @@ class Region(models.Model):
 class MonitorStatus(models.TextChoices):
     PENDING = "pending"
     UP = "up"
+    # Failing checks, not yet confirmed as an incident (below the failure
+    # threshold or the region quorum): not "up", not yet "down".
+    FAILING = "failing"
     DOWN = "down"
     PAUSED = "paused"
 
@@ -278,6 +281,9 @@ class Monitor(models.Model):
     status = models.CharField(
         max_length=10, choices=MonitorStatus.choices, default=MonitorStatus.PENDING
     )
+    # The current run of failed checks in the worst voting region (capped at
+    # the failure threshold); with status "failing": "Failing 1/3".
+    consecutive_failures = models.PositiveSmallIntegerField(default=0, editable=False)
     next_check_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_response_time_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -384,6 +390,14 @@ class Monitor(models.Model):
         if self.kind != MonitorKind.HEARTBEAT or not self.heartbeat_key:
             return ""
         return settings.SITE_URL + reverse("heartbeat-ping", args=[self.heartbeat_key])
+
+    @property
+    def status_label(self) -> str:
+        """The status as shown: "Failing 1/3" counts the failed checks
+        towards the threshold that opens an incident."""
+        if self.status == MonitorStatus.FAILING:
+            return f"Failing {self.consecutive_failures}/{self.failure_threshold}"
+        return str(self.status)
 
     def effective_quorum(self, region_count: int | None = None) -> int:
         count = region_count if region_count is not None else self.regions.count()

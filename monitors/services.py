@@ -112,6 +112,7 @@ RECHECK_FIELDS = (*check_fields(), "interval_seconds", "timeout_seconds", "regio
 _STATE_FIELDS = frozenset(
     {
         "status",
+        "consecutive_failures",
         "next_check_at",
         "last_checked_at",
         "last_response_time_ms",
@@ -233,8 +234,17 @@ def _resume(monitor: Monitor) -> None:
     now = timezone.now()
     monitor.enabled = True
     monitor.status = MonitorStatus.PENDING
+    monitor.consecutive_failures = 0
     monitor.next_check_at = shared_slot(now)
-    monitor.save(update_fields=["enabled", "status", "next_check_at", "updated_at"])
+    monitor.save(
+        update_fields=[
+            "enabled",
+            "status",
+            "consecutive_failures",
+            "next_check_at",
+            "updated_at",
+        ]
+    )
     MonitorPause.objects.filter(monitor=monitor, ended_at=None).update(ended_at=now)
 
 
@@ -609,9 +619,12 @@ def monitors_status_update(
         if not monitor.enabled or monitor.pk not in latest:
             continue
         tick = latest[monitor.pk]
-        monitor.status = (
-            MonitorStatus.DOWN if monitor.pk in open_ids else MonitorStatus.UP
-        )
+        if monitor.pk in open_ids:
+            monitor.status = MonitorStatus.DOWN
+        elif monitor.consecutive_failures:
+            monitor.status = MonitorStatus.FAILING
+        else:
+            monitor.status = MonitorStatus.UP
         if (
             monitor.last_checked_at is None
             or tick.checked_at >= monitor.last_checked_at
@@ -630,19 +643,28 @@ def _monitors_write_status(monitors: Sequence[Monitor]) -> None:
     """
     if not monitors:
         return
-    rows = ", ".join(["(%s::bigint, %s, %s::timestamptz, %s::int)"] * len(monitors))
+    rows = ", ".join(
+        ["(%s::bigint, %s, %s::timestamptz, %s::int, %s::smallint)"] * len(monitors)
+    )
     params: list[Any] = []
     for m in monitors:
-        params += [m.pk, m.status, m.last_checked_at, m.last_response_time_ms]
+        params += [
+            m.pk,
+            m.status,
+            m.last_checked_at,
+            m.last_response_time_ms,
+            m.consecutive_failures,
+        ]
     table = Monitor._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} AS m SET status = v.status,
                 last_checked_at = v.last_checked_at,
-                last_response_time_ms = v.last_response_time_ms
+                last_response_time_ms = v.last_response_time_ms,
+                consecutive_failures = v.consecutive_failures
             FROM (VALUES {rows}) AS v(id, status, last_checked_at,
-                                      last_response_time_ms)
+                                      last_response_time_ms, consecutive_failures)
             WHERE m.id = v.id
             """,
             params,

@@ -99,6 +99,7 @@ class MonitorSerializer(ModelSerializer):
             "enabled",
             "show_on_status_page",
             "status",
+            "consecutive_failures",
             "flapping",
             "flapping_since",
             "coverage",

@@ -117,7 +117,7 @@ def overview_rows(
         )
         rows.append(
             f'<tr class="row-{escape(m.status)}">'
-            f'<td data-label="Status">{status_html(m.status)}{held}'
+            f'<td data-label="Status">{status_html(m.status, m.status_label)}{held}'
             f"{_flapping_html(m)}</td>"
             f'<td data-label="Monitor" class="cell-main">'
             f'<a class="monitor-name" href="{url}">'

@@ -78,14 +78,17 @@ OVERVIEW_FIELDS = (
     "last_checked_at",
     "last_response_time_ms",
     "flapping",
+    "consecutive_failures",
+    "failure_threshold",
     "created_at",
 )
 
 _STATUS_ORDER = {
     MonitorStatus.DOWN: 0,
-    MonitorStatus.PENDING: 1,
-    MonitorStatus.UP: 2,
-    MonitorStatus.PAUSED: 3,
+    MonitorStatus.FAILING: 1,
+    MonitorStatus.PENDING: 2,
+    MonitorStatus.UP: 3,
+    MonitorStatus.PAUSED: 4,
 }
 
 
@@ -101,7 +104,7 @@ def _fetch(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, 
 def monitors_for_overview(
     *, project_id: int, search: str = "", status: str = ""
 ) -> QuerySet[Monitor]:
-    """The project's monitors, down first, then pending, up, paused."""
+    """The project's monitors, down first, then failing, pending, up, paused."""
     qs = Monitor.objects.filter(project_id=project_id)
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(url__icontains=search))
