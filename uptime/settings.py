@@ -370,7 +370,7 @@ CELERY_BEAT_SCHEDULE = {
     "record-region-health": {
         "task": "monitors.regions_health_record",
         "schedule": 5.0,
-        "options": {"expires": 5, "queue": queues.DEFAULT},
+        "options": {"expire_seconds": 5, "queue": queues.DEFAULT},
     },
     "prune-old-ticks": {
         "task": "monitors.prune_ticks",
