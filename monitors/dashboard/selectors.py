@@ -354,12 +354,25 @@ def latest_ticks(*, monitor: Monitor, limit: int = 50) -> list[Tick]:
 
 
 @dataclass
+class Failure:
+    """The failed checks of one region in one chart bucket."""
+
+    bucket: datetime
+    count: int
+    checks: int
+    last_at: datetime
+    reason: str
+
+
+@dataclass
 class Series:
     region: str
-    # (bucket start, p50, p95) oldest first; p50/p95 None when all checks failed.
+    # (bucket start, p50, p95) oldest first, over the checks that did not
+    # fail; p50/p95 None when there were none (a gap in the line).
     points: list[tuple[datetime, float | None, float | None]] = field(
         default_factory=list
     )
+    failures: list[Failure] = field(default_factory=list)
     p50: float | None = None
     p95: float | None = None
     checks: int = 0
@@ -373,6 +386,16 @@ class Series:
 
 
 @dataclass
+class ChartIncident:
+    """An incident overlapping the chart's range (``ended_at`` None: open)."""
+
+    started_at: datetime
+    ended_at: datetime | None
+    status: str
+    reason: str
+
+
+@dataclass
 class Chart:
     range: str
     start: datetime
@@ -380,63 +403,138 @@ class Chart:
     step: timedelta
     series: list[Series]
     total: Series
+    incidents: list[ChartIncident] = field(default_factory=list)
+
+
+def chart_default_range(*, monitor: Monitor, now: datetime | None = None) -> str:
+    """A monitor younger than a day has little to show over 24 hours: its
+    chart opens on the last hour."""
+    now = now or timezone.now()
+    return "1h" if now - monitor.created_at < timedelta(days=1) else "24h"
+
+
+def _failure_reason(message: str | None, error: str | None, code: int | None) -> str:
+    if message:
+        return message
+    if code:
+        return f"HTTP {code}" + (f" ({error})" if error else "")
+    return error or "down"
+
+
+def _incident_reason(cause: str, code: int | None) -> str:
+    return f"HTTP {code}" if code else cause or "down"
+
+
+# Per (region, bucket), per region and overall: the percentiles of the checks
+# that did not fail (a failed check's time says how long failing took, not how
+# fast the target answers), and the count, time and reason of the failures.
+# The incidents overlapping the range come in the same statement, shaped like
+# the tick rows (label = status, at/until = started/resolved), so the chart
+# costs one query. Missed slots are no data: neither a point nor a failure.
+_CHART_SQL = f"""
+    SELECT 'tick', r.code, date_bin(%(step)s, t.scheduled_at, %(origin)s) AS bucket,
+           max(t.checked_at) FILTER (WHERE t.status = '{TickStatus.DOWN}'),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_time_ms)
+             FILTER (WHERE t.status <> '{TickStatus.DOWN}'),
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_time_ms)
+             FILTER (WHERE t.status <> '{TickStatus.DOWN}'),
+           count(*), count(*) FILTER (WHERE t.status = '{TickStatus.DOWN}'),
+           (array_agg(t.status_code ORDER BY t.scheduled_at DESC)
+             FILTER (WHERE t.status = '{TickStatus.DOWN}'))[1],
+           (array_agg(t.message ORDER BY t.scheduled_at DESC)
+             FILTER (WHERE t.status = '{TickStatus.DOWN}'))[1],
+           (array_agg(t.error ORDER BY t.scheduled_at DESC)
+             FILTER (WHERE t.status = '{TickStatus.DOWN}'))[1],
+           GROUPING(r.code), GROUPING(date_bin(%(step)s, t.scheduled_at,
+                                               %(origin)s))
+    FROM {Tick._meta.db_table} t
+    JOIN {Monitor.regions.rel.model._meta.db_table} r ON r.id = t.region_id
+    WHERE t.monitor_id = %(monitor)s
+      AND t.scheduled_at >= %(start)s AND t.scheduled_at < %(end)s
+      AND t.status <> '{TickStatus.MISSED}'
+    GROUP BY GROUPING SETS ((r.code, bucket), (r.code), ())
+    UNION ALL
+    SELECT 'incident', i.status, i.started_at, i.resolved_at, NULL, NULL, NULL, NULL,
+           CASE WHEN jsonb_typeof(i.details -> 'status_code') = 'number'
+                THEN (i.details ->> 'status_code')::int END,
+           i.cause, NULL, 0, 0
+    FROM {Incident._meta.db_table} i
+    WHERE i.monitor_id = %(monitor)s
+      AND i.started_at < %(end)s
+      AND (i.resolved_at IS NULL OR i.resolved_at > %(start)s)
+"""
 
 
 def response_chart(
     *, monitor: Monitor, range_key: str, now: datetime | None = None
 ) -> Chart:
     """p50 and p95 response time per region per time bucket, and per region
-    and overall for the whole range, in one statement (GROUPING SETS)."""
+    and overall for the whole range (GROUPING SETS), the failed checks per
+    bucket and the incidents in the range, in one statement."""
     span, step = CHART_RANGES[range_key]
     now = now or timezone.now()
     start = now - span
-    region = Monitor.regions.rel.model._meta.db_table
-    # Keys: (region code or None, bucket or None) -> (p50, p95, checks, failed)
-    cells: dict[tuple[str | None, datetime | None], tuple[Any, ...]] = {}
-    sql = f"""
-        SELECT r.code, date_bin(%(step)s, t.scheduled_at, %(origin)s) AS bucket,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY t.response_time_ms),
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY t.response_time_ms),
-               count(*), count(*) FILTER (WHERE t.status = 'down'),
-               GROUPING(r.code), GROUPING(date_bin(%(step)s, t.scheduled_at,
-                                                   %(origin)s))
-        FROM {Tick._meta.db_table} t
-        JOIN {region} r ON r.id = t.region_id
-        WHERE t.monitor_id = %(monitor)s
-          AND t.scheduled_at >= %(start)s AND t.scheduled_at < %(end)s
-          AND t.status <> %(missed)s
-        GROUP BY GROUPING SETS ((r.code, bucket), (r.code), ())
-    """
     rows = _fetch(
-        sql,
+        _CHART_SQL,
         {
             "step": step,
             "origin": start,
             "monitor": monitor.pk,
             "start": start,
             "end": now,
-            "missed": TickStatus.MISSED,
         },
     )
-    for code, bucket, p50, p95, checks, failed, g_region, g_bucket in rows:
-        key = (None if g_region else code, None if g_bucket else bucket)
-        cells[key] = (p50, p95, checks, failed)
+    # Keys: (region code or None, bucket or None) -> the row's aggregates.
+    cells: dict[tuple[str | None, datetime | None], tuple[Any, ...]] = {}
+    incidents = []
+    for kind, label, at, until, *aggregates, g_region, g_bucket in rows:
+        if kind == "incident":
+            code, cause = aggregates[4], aggregates[5]
+            incidents.append(
+                ChartIncident(at, until, label, _incident_reason(cause, code))
+            )
+            continue
+        key = (None if g_region else label, None if g_bucket else at)
+        cells[key] = (until, *aggregates)
+    incidents.sort(key=lambda i: i.started_at)
     codes = sorted({code for code, _ in cells if code is not None})
-    n_buckets = int(span / step)
-    buckets = [start + step * i for i in range(n_buckets)]
-    series = []
-    for code in codes:
-        p50, p95, checks, failed = cells.get((code, None), (None, None, 0, 0))
-        s = Series(region=code, p50=p50, p95=p95, checks=checks, failed=failed)
-        for b in buckets:
-            cell = cells.get((code, b))
-            s.points.append((b, cell[0], cell[1]) if cell else (b, None, None))
-        series.append(s)
-    p50, p95, checks, failed = cells.get((None, None), (None, None, 0, 0))
-    total = Series(region="all", p50=p50, p95=p95, checks=checks, failed=failed)
+    buckets = [start + step * i for i in range(int(span / step))]
+    series = [_series(code, cells, buckets, region=code) for code in codes]
+    total = _series("all", cells, [], region=None)
     return Chart(
-        range=range_key, start=start, end=now, step=step, series=series, total=total
+        range=range_key,
+        start=start,
+        end=now,
+        step=step,
+        series=series,
+        total=total,
+        incidents=incidents,
     )
+
+
+def _series(
+    code: str,
+    cells: dict[tuple[str | None, datetime | None], tuple[Any, ...]],
+    buckets: list[datetime],
+    *,
+    region: str | None,
+) -> Series:
+    """One region's series (``region`` None: all regions, whole range only)."""
+    whole = cells.get((region, None))
+    s = Series(region=code)
+    if whole:
+        s.p50, s.p95, s.checks, s.failed = whole[1:5]
+    for b in buckets:
+        cell = cells.get((region, b))
+        if cell is None:
+            s.points.append((b, None, None))
+            continue
+        last_at, p50, p95, checks, failed, status_code, message, error = cell
+        s.points.append((b, p50, p95))
+        if failed:
+            reason = _failure_reason(message, error, status_code)
+            s.failures.append(Failure(b, failed, checks, last_at, reason))
+    return s
 
 
 # --- incidents ---------------------------------------------------------------------

@@ -13,7 +13,9 @@ from datetime import date, datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .selectors import Chart, DayBar
+from ..models import IncidentStatus
+from . import rows
+from .selectors import Chart, DayBar, Series
 
 # Distinguishable for common colour-vision deficiencies (Okabe-Ito palette);
 # the legend also names each line, so colour is never the only cue.
@@ -29,20 +31,22 @@ def _safe(markup: str) -> SafeString:
 def sparkline(
     points: Sequence[tuple[int | None, str]], width: int = 120, height: int = 28
 ) -> SafeString:
-    values = [ms for ms, _ in points if ms is not None]
-    if not points or not values:
+    # A failed check's time says how long failing took, not how fast the
+    # target answers: it is a mark, never a point of the line.
+    values = [ms for ms, st in points if ms is not None and st != "down"]
+    if not points:
         return _safe(
             f'<svg class="spark" width="{width}" height="{height}" role="img" '
             'aria-label="No response times yet"></svg>'
         )
-    top = max(values) or 1
+    top = max(values, default=0) or 1
     n = len(points)
     dx = width / max(n - 1, 1)
     coords = []
     marks = []
     for i, (ms, status) in enumerate(points):
         x = round(i * dx, 1)
-        if ms is not None:
+        if ms is not None and status != "down":
             y = round(height - 2 - (ms / top) * (height - 4), 1)
             coords.append(f"{x},{y}")
         if status == "down":
@@ -50,10 +54,9 @@ def sparkline(
                 f'<rect class="spark-down" x="{max(x - 1.5, 0)}" y="0" '
                 f'width="3" height="{height}"/>'
             )
-    label = (
-        f"Response time over the last {n} checks: "
-        f"{min(values)} to {max(values)} ms"
-        + (f", {len(marks)} failed" if marks else "")
+    timing = f"{min(values)} to {max(values)} ms" if values else "no response time"
+    label = f"Response time over the last {n} checks: {timing}" + (
+        f", {len(marks)} failed" if marks else ""
     )
     return _safe(
         f'<svg class="spark" width="{width}" height="{height}" '
@@ -85,32 +88,33 @@ def _time_label(moment: datetime, span_seconds: float) -> str:
     return moment.strftime("%b %d")
 
 
+FAIL_COLOUR = "#c62828"
+PAUSED_COLOUR = "#6d6d6d"
+
+
 def response_chart(chart: Chart, width: int = 720, height: int = 260) -> SafeString:
+    """Per region, p50 (solid) and p95 (dashed) of the checks that did not
+    fail; incidents as shaded spans behind the lines; failed checks as
+    diamonds on a strip at the foot of the plot, one row per region. Every
+    shape carries a <title> (the browser's own tooltip: no script)."""
     left, right, top, bottom = 52, 12, 12, 28
-    plot_w, plot_h = width - left - right, height - top - bottom
+    plot = _Plot(chart, left, top, width - left - right, height - top - bottom)
     peak = max(
         (v for s in chart.series for _, p50, p95 in s.points for v in (p50, p95) if v),
         default=0.0,
     )
-    y_max = _nice_max(peak)
-    span = (chart.end - chart.start).total_seconds()
-
-    def x_of(moment: datetime) -> float:
-        offset = (moment - chart.start).total_seconds() + chart.step.total_seconds() / 2
-        return round(left + plot_w * offset / span, 1)
-
-    def y_of(value: float) -> float:
-        return round(top + plot_h * (1 - value / y_max), 1)
-
+    plot.y_max = _nice_max(peak)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">',
         f'<title id="chart-title">Response time per region over the last '
-        f"{escape(chart.range)}: p50 solid line, p95 dashed line</title>",
+        f"{escape(chart.range)}: p50 solid line, p95 dashed line; shaded spans "
+        "are incidents, diamonds failed checks</title>",
     ]
+    parts += _incident_spans(chart, plot)
     for i in range(5):
-        value = y_max * i / 4
-        y = y_of(value)
+        value = plot.y_max * i / 4
+        y = plot.y_of(value)
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y}" y2="{y}"/>'
             f'<text class="axis" x="{left - 6}" y="{y + 4}" text-anchor="end">'
@@ -118,35 +122,16 @@ def response_chart(chart: Chart, width: int = 720, height: int = 260) -> SafeStr
         )
     for i in range(5):
         moment = chart.start + (chart.end - chart.start) * i / 4
-        x = round(left + plot_w * i / 4, 1)
+        x = round(left + plot.width * i / 4, 1)
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
         parts.append(
             f'<text class="axis" x="{x}" y="{height - 8}" text-anchor="{anchor}">'
-            f"{_time_label(moment, span)}</text>"
+            f"{_time_label(moment, plot.span)}</text>"
         )
     for idx, series in enumerate(chart.series):
-        colour = PALETTE[idx % len(PALETTE)]
-        for which, dash in ((1, ""), (2, ' stroke-dasharray="5 4"')):
-            # Gaps (no checks, or only failed ones) break the line.
-            runs: list[list[str]] = [[]]
-            for moment, p50, p95 in series.points:
-                ms = p50 if which == 1 else p95
-                if ms is None:
-                    if runs[-1]:
-                        runs.append([])
-                    continue
-                runs[-1].append(f"{x_of(moment)},{y_of(ms)}")
-            for run in runs:
-                if len(run) == 1:
-                    cx, cy = run[0].split(",")
-                    parts.append(f'<circle cx="{cx}" cy="{cy}" r="2" fill="{colour}"/>')
-                elif run:
-                    parts.append(
-                        f'<polyline fill="none" stroke="{colour}" stroke-width="2"'
-                        f'{dash} points="{" ".join(run)}">'
-                        f"<title>{escape(series.region)} "
-                        f"{'p50' if which == 1 else 'p95'}</title></polyline>"
-                    )
+        parts += _latency_lines(series, plot, PALETTE[idx % len(PALETTE)])
+    for idx, series in enumerate(chart.series):
+        parts += _failure_marks(series, plot, idx)
     if not chart.series:
         parts.append(
             f'<text class="axis" x="{width / 2}" y="{height / 2}" '
@@ -154,6 +139,105 @@ def response_chart(chart: Chart, width: int = 720, height: int = 260) -> SafeStr
         )
     parts.append("</svg>")
     return _safe("".join(parts))
+
+
+class _Plot:
+    """Where a moment or a response time lands in the plot area."""
+
+    def __init__(
+        self, chart: Chart, left: int, top: int, width: int, height: int
+    ) -> None:
+        self.chart, self.left, self.top = chart, left, top
+        self.width, self.height = width, height
+        self.span = (chart.end - chart.start).total_seconds()
+        self.y_max = 100.0
+
+    def x_at(self, moment: datetime) -> float:
+        """A moment's x, clamped to the plot."""
+        moment = min(max(moment, self.chart.start), self.chart.end)
+        offset = (moment - self.chart.start).total_seconds()
+        return round(self.left + self.width * offset / self.span, 1)
+
+    def x_of(self, bucket: datetime) -> float:
+        """A bucket's x: its middle."""
+        return self.x_at(bucket + self.chart.step / 2)
+
+    def y_of(self, value: float) -> float:
+        return round(self.top + self.height * (1 - value / self.y_max), 1)
+
+
+def _incident_spans(chart: Chart, plot: _Plot) -> list[str]:
+    parts = []
+    for incident in chart.incidents:
+        end = incident.ended_at or chart.end
+        x1, x2 = plot.x_at(incident.started_at), plot.x_at(end)
+        took = rows.duration_text((end - incident.started_at).total_seconds())
+        if incident.status == IncidentStatus.PAUSED:
+            # Confirmed downtime until the pause, but no recovery was seen:
+            # grey, not red, and said so.
+            css, colour = "incident incident-paused", PAUSED_COLOUR
+            tip = f"Incident: {took} until the monitor was paused"
+        else:
+            css, colour = "incident", FAIL_COLOUR
+            so_far = " so far" if incident.ended_at is None else ""
+            tip = f"Incident: {took}{so_far}"
+        parts.append(
+            f'<rect class="{css}" x="{x1}" y="{plot.top}" '
+            f'width="{round(max(x2 - x1, 1.0), 1)}" height="{plot.height}" '
+            f'fill="{colour}" fill-opacity="0.14">'
+            f"<title>{escape(tip)}, {escape(incident.reason)}</title></rect>"
+        )
+    return parts
+
+
+def _latency_lines(series: Series, plot: _Plot, colour: str) -> list[str]:
+    parts = []
+    for which, dash in ((1, ""), (2, ' stroke-dasharray="5 4"')):
+        # Gaps (no checks, or only failed ones) break the line.
+        runs: list[list[str]] = [[]]
+        for moment, p50, p95 in series.points:
+            ms = p50 if which == 1 else p95
+            if ms is None:
+                if runs[-1]:
+                    runs.append([])
+                continue
+            runs[-1].append(f"{plot.x_of(moment)},{plot.y_of(ms)}")
+        for run in runs:
+            if len(run) == 1:
+                cx, cy = run[0].split(",")
+                parts.append(f'<circle cx="{cx}" cy="{cy}" r="2" fill="{colour}"/>')
+            elif run:
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="2"'
+                    f'{dash} points="{" ".join(run)}">'
+                    f"<title>{escape(series.region)} "
+                    f"{'p50' if which == 1 else 'p95'}</title></polyline>"
+                )
+    return parts
+
+
+def _failure_marks(series: Series, plot: _Plot, row: int) -> list[str]:
+    y = round(plot.top + plot.height - 6 - 10 * row, 1)
+    colour = PALETTE[row % len(PALETTE)]
+    parts = []
+    for failure in series.failures:
+        x = plot.x_of(failure.bucket)
+        count = (
+            "check failed"
+            if failure.checks == 1
+            else f"{failure.count} of {failure.checks} checks failed, the last"
+        )
+        tip = (
+            f"{failure.last_at:%b %d %H:%M:%S} UTC, {series.region}: {count}: "
+            f"{failure.reason}"
+        )
+        parts.append(
+            f'<polygon class="fail-mark" '
+            f'points="{x},{y - 5} {x + 5},{y} {x},{y + 5} {x - 5},{y}" '
+            f'fill="{FAIL_COLOUR}" stroke="{colour}" stroke-width="1.5">'
+            f"<title>{escape(tip)}</title></polygon>"
+        )
+    return parts
 
 
 def series_colour(index: int) -> str:

@@ -124,9 +124,9 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
     monitor = _own_monitor(request, pk)
-    range_key = request.GET.get("range", "24h")
+    range_key = request.GET.get("range", "")
     if range_key not in selectors.CHART_RANGES:
-        range_key = "24h"
+        range_key = selectors.chart_default_range(monitor=monitor)
     chart = selectors.response_chart(monitor=monitor, range_key=range_key)
     days = selectors.daily_uptime(monitors=[monitor])[monitor.pk]
     uptime = selectors.uptime_by_monitor(monitors=[monitor])[monitor.pk]
