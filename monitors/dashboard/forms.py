@@ -98,6 +98,12 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.fields["region_quorum"].validators.append(MinValueValidator(1))
         self.fields["region_quorum"].widget.attrs["min"] = 1
         self.fields["timeout_seconds"].widget = SecondsInput(attrs={"step": "any"})
+        # The page's script shows the chosen kind's section only.
+        self.fields["kind"].widget.attrs["data-kind-select"] = ""
+        if not self.instance.auth_password:
+            # Nothing to remove: no "remove the password" box on a new
+            # monitor, or on one without a password.
+            del self.fields["clear_auth_password"]
         if self.instance.pk is None and not self.is_bound:
             regions = cast(forms.ModelMultipleChoiceField, self.fields["regions"])
             self.initial.setdefault("regions", list(regions.queryset))
