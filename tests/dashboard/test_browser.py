@@ -221,6 +221,7 @@ def test_the_monitor_form_shows_only_the_chosen_kinds_options(
     assert len(sections) >= 3
     for name, kind in CHECK_KINDS.items():
         page.get_by_label("Check type").select_option(name)
+        expect(page.locator('label[for="id_url"]')).to_have_text(kind.target_label)
         for shown, section in sections.items():
             if shown == name:
                 expect(section).to_be_visible()

@@ -36,6 +36,15 @@ def _sections(page: str) -> dict[str, str]:
     )
 
 
+def _kind_texts(page: str, name: str) -> dict[str, list[str]]:
+    """The per-kind wording an input carries for the script."""
+    tag = re.search(rf'<input [^>]*name="{name}"[^>]*>', page)
+    assert tag is not None
+    found = re.search(r'data-kind-text="([^"]*)"', tag.group(0))
+    assert found is not None
+    return json.loads(html.unescape(found.group(1)))
+
+
 def _outside_sections(page: str) -> str:
     return re.sub(
         r"<fieldset class=\"form-section\".*?</fieldset>", "", page, flags=re.S
@@ -55,6 +64,13 @@ def test_the_monitor_form_renders_every_kinds_options_labelled_without_js(
         for option in kind.options:
             assert f'name="{option.name}"' in section, option.name
             assert f'name="{option.name}"' not in _outside_sections(page)
+    # Without the script the target reads for any kind; the script takes
+    # each kind's own wording from the input.
+    assert '<label for="id_url">URL</label>' in page
+    assert _kind_texts(page, "url") == {
+        name: [kind.target_label, kind.target_help]
+        for name, kind in CHECK_KINDS.items()
+    }
     # The kind select drives the script, which the page loads as a file.
     assert re.search(r'<select name="kind"[^>]*data-kind-select', page)
     assert SCRIPT in page
@@ -104,9 +120,7 @@ def test_the_channel_form_renders_every_kinds_section_and_wording_without_js(
     # Without the script the target reads for any kind; the script takes
     # each kind's own wording from the input.
     assert '<label for="id_target">Send to</label>' in page
-    found = re.search(r"data-kind-text=\"([^\"]*)\"", page)
-    assert found is not None
-    texts = json.loads(html.unescape(found.group(1)))
+    texts = _kind_texts(page, "target")
     assert texts == {
         name: [transport.target_label, transport.target_help]
         for name, transport in TRANSPORTS.items()
