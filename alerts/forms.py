@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from django import forms
+from django.forms import BoundField
 
 from monitors.models import Monitor, Project
 from uptime.forms import DescribedErrorsMixin
 
 from .models import CHANNEL_SETTINGS, Channel, ChannelKind
 from .services import REMINDER_MINUTES_MAX
+from .transports import REGISTRY
 
 
 class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
@@ -33,7 +36,7 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
         labels = {
             "kind": "Type",
             "target": "Send to",
-            "secret": "Signing secret (webhooks)",
+            "secret": "Signing secret",
             "notify_down": "When an incident opens",
             "notify_up": "When an incident resolves",
             "notify_degraded": "When a monitor turns slow, and fast again",
@@ -56,11 +59,22 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             "name", "id"
         )
         self.fields["secret"].required = False
+        # The page's script shows the chosen kind's section and target
+        # wording only; without it all sections and the general wording show.
+        self.fields["kind"].widget.attrs["data-kind-select"] = ""
+        if not self.instance.pk:
+            self.fields["target"].widget.attrs["data-kind-text"] = json.dumps(
+                {
+                    name: [transport.target_label, transport.target_help]
+                    for name, transport in REGISTRY.items()
+                }
+            )
         self.fields["reminder_minutes"].widget.attrs.update(
             min=1, max=REMINDER_MINUTES_MAX
         )
         if self.instance.pk:
             self.fields["kind"].disabled = True
+            self.fields["target"].label = REGISTRY[self.instance.kind].target_label
             self.fields["kind"].help_text = "Fixed once created."
             if self.instance.kind != ChannelKind.EMAIL:
                 self.fields["target"].required = False
@@ -74,3 +88,25 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
         elif not self.is_bound:
             self.initial.setdefault("kind", ChannelKind.EMAIL)
             self.initial.setdefault("monitors", list(monitors.queryset))
+
+    def sections(self) -> list[tuple[str, str, list[BoundField]]]:
+        """(legend, kind, fields): the channel's own settings first (no
+        legend), then one fieldset per kind with fields of its own, as the
+        transports declare them; an edit shows its own kind's only (the kind
+        is fixed once created)."""
+        kinds = dict(ChannelKind.choices)
+        editing = self.instance.pk is not None
+        own = {
+            name: transport.options
+            for name, transport in REGISTRY.items()
+            if transport.options and (not editing or self.instance.kind == name)
+        }
+        placed = {field for t in REGISTRY.values() for field in t.options}
+        general = [self[name] for name in self.fields if name not in placed]
+        return [
+            ("", "", general),
+            *(
+                (kinds[name], name, [self[field] for field in fields])
+                for name, fields in own.items()
+            ),
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 from django.conf import settings
@@ -30,6 +30,13 @@ class TransportError(Exception):
 
 
 class Transport:
+    # How the channel form presents this kind (read through the registry,
+    # never by naming kinds): the target's label and help, and the channel
+    # fields only this kind uses, shown in its own section.
+    target_label: ClassVar[str] = "Send to"
+    target_help: ClassVar[str] = ""
+    options: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
 

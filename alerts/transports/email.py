@@ -56,6 +56,9 @@ def _confirmation(channel: Channel) -> tuple[str, str, str]:
 
 
 class EmailTransport(Transport):
+    target_label = "Email address"
+    target_help = "It receives alerts once its recipient confirms it."
+
     def notify(self, notification: Notification) -> None:
         msg = message_for(notification)
         if msg.event == Event.CONFIRMATION:

@@ -72,6 +72,9 @@ def body_for(msg: Message) -> bytes:
 
 
 class SlackTransport(Transport):
+    target_label = "Slack webhook URL"
+    target_help = "The incoming-webhook URL Slack gave you."
+
     def notify(self, notification: Notification) -> None:
         msg = message_for(notification)
         post(

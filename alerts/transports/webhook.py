@@ -35,6 +35,10 @@ def sign_headers(
 
 
 class WebhookTransport(Transport):
+    target_label = "Webhook URL"
+    target_help = "Alerts are POSTed here as JSON, signed (Standard Webhooks)."
+    options = ("secret",)
+
     def notify(self, notification: Notification) -> None:
         body = body_for(notification)
         headers = sign_headers(

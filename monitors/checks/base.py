@@ -143,6 +143,10 @@ class CheckKind:
     settings_from: SettingsReader = _no_settings
     # Read-only monitor attributes shown with the options (admin, API).
     shown: tuple[str, ...] = ()
+    # The target input's wording in the dashboard form while this kind is
+    # chosen (Monitor.url holds the target whatever the kind).
+    target_label: str = "URL"
+    target_help: str = ""
     # Evaluated from the database, not the network: one region is enough,
     # and one tick per slot is the whole vote.
     passive: bool = False

@@ -225,6 +225,8 @@ KIND = CheckKind(
     label="DNS",
     run=check_dns,
     clean_target=_clean_target,
+    target_label="Domain name",
+    target_help="The name to look up, for example example.com.",
     options=(
         OptionField(
             "dns_record_type",

@@ -71,6 +71,9 @@ KIND = CheckKind(
     label="Heartbeat",
     run=check_heartbeat,
     clean_target=_no_target,
+    target_label="URL (not used)",
+    target_help="Leave empty: your job pings this monitor's own URL, shown once "
+    "it is saved.",
     options=(
         OptionField(
             "heartbeat_grace_seconds",

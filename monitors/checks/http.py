@@ -232,6 +232,7 @@ KIND = CheckKind(
     label="HTTP(S)",
     run=check_http,
     clean_target=_clean_target,
+    target_help="An http:// or https:// URL.",
     options=(
         OptionField("http_method", "HTTP method", default="GET", choices=HTTP_METHODS),
         OptionField(

@@ -55,5 +55,10 @@ def _clean_target(target: str, *, allow_private: bool) -> str:
 
 # No options: the port must accept a connection within the timeout.
 KIND = CheckKind(
-    name="tcp", label="TCP port", run=check_tcp, clean_target=_clean_target
+    name="tcp",
+    label="TCP port",
+    run=check_tcp,
+    clean_target=_clean_target,
+    target_label="Host and port",
+    target_help="host:port, for example db.example.com:5432.",
 )

@@ -15,7 +15,7 @@ CACHE_KEY = "pipeline-problems"
 CACHE_SECONDS = 10
 
 
-def _problems() -> list[str]:
+def pipeline_problems() -> list[str]:
     """What is wrong with the pipeline, recomputed at most every few seconds
     (one query and two Redis round trips) whatever the page traffic."""
     try:
@@ -33,4 +33,4 @@ def pipeline(request: HttpRequest) -> dict[str, Callable[[], list[str]] | Any]:
     so a page that does not show it pays nothing."""
     if not request.user.is_authenticated:
         return {}
-    return {"pipeline_problems": _problems}
+    return {"pipeline_problems": pipeline_problems}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from django import forms
@@ -11,7 +12,7 @@ from django.forms import BoundField
 
 from uptime.forms import DescribedErrorsMixin
 
-from ..checks import option_fields, option_names
+from ..checks import REGISTRY, option_fields, option_names
 from ..forms import CheckOptionsFormMixin, kind_sections
 from ..models import Monitor, Project, Region, Role
 from ..projects import role_can_manage
@@ -98,6 +99,18 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         self.fields["region_quorum"].validators.append(MinValueValidator(1))
         self.fields["region_quorum"].widget.attrs["min"] = 1
         self.fields["timeout_seconds"].widget = SecondsInput(attrs={"step": "any"})
+        # The page's script shows the chosen kind's section only.
+        self.fields["kind"].widget.attrs["data-kind-select"] = ""
+        self.fields["url"].widget.attrs["data-kind-text"] = json.dumps(
+            {
+                name: [kind.target_label, kind.target_help]
+                for name, kind in REGISTRY.items()
+            }
+        )
+        if not self.instance.auth_password:
+            # Nothing to remove: no "remove the password" box on a new
+            # monitor, or on one without a password.
+            del self.fields["clear_auth_password"]
         if self.instance.pk is None and not self.is_bound:
             regions = cast(forms.ModelMultipleChoiceField, self.fields["regions"])
             self.initial.setdefault("regions", list(regions.queryset))

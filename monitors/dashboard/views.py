@@ -41,6 +41,7 @@ from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
 from . import rows, selectors, svg
+from .context import pipeline_problems
 from .evidence import evidence_summary
 from .forms import MonitorForm, SignupForm
 
@@ -321,7 +322,15 @@ def monitor_check_now(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "This monitor is paused: resume it to check it.")
     else:
         monitor_schedule_now(monitor=monitor)
-        messages.success(request, "Check queued: results appear within seconds.")
+        if pipeline_problems():
+            # The banner says what is wrong; promising seconds would mislead.
+            messages.warning(
+                request,
+                "Check queued, but monitoring itself is unhealthy (see above): "
+                "it may not run soon.",
+            )
+        else:
+            messages.success(request, "Check queued: results appear within seconds.")
     return redirect(monitor)
 
 

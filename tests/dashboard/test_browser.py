@@ -16,6 +16,8 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
+from alerts.transports import REGISTRY as TRANSPORTS
+from monitors.checks import REGISTRY as CHECK_KINDS
 from monitors.models import Monitor, Project
 from monitors.runner import run_checks
 
@@ -178,3 +180,106 @@ def test_the_overview_fits_a_phone(live_server, browser: Browser, regions) -> No
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     context.close()
+
+
+# --- forms that fit the kind -----------------------------------------------------
+
+
+def _console_errors(page: Page) -> list[str]:
+    """Console errors from now on: a blocked inline script or handler (the
+    Content-Security-Policy) shows up here."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda msg: errors.append(msg.text) if msg.type == "error" else None
+    )
+    return errors
+
+
+def _assert_the_csp_listener_hears_violations(page: Page, errors: list[str]) -> None:
+    # An inline script the page did not have: proves a violation would be
+    # heard, so an empty list before this means there was none.
+    with page.expect_console_message(lambda msg: msg.type == "error"):
+        page.evaluate(
+            "() => { const s = document.createElement('script');"
+            " s.textContent = 'window.__inline = 1'; document.body.append(s); }"
+        )
+    assert "Content Security Policy" in errors[-1], errors
+    assert page.evaluate("window.__inline") is None
+
+
+def test_the_monitor_form_shows_only_the_chosen_kinds_options(
+    live_server, page: Page, regions
+) -> None:
+    errors = _console_errors(page)
+    _sign_up(page, live_server.url, "gus")
+    page.goto(f"{live_server.url}/monitors/new/")
+    sections = {
+        kind.name: page.locator(f'fieldset.form-section[data-kind="{kind.name}"]')
+        for kind in CHECK_KINDS.values()
+        if kind.options
+    }
+    assert len(sections) >= 3
+    for name, kind in CHECK_KINDS.items():
+        page.get_by_label("Check type").select_option(name)
+        expect(page.locator('label[for="id_url"]')).to_have_text(kind.target_label)
+        for shown, section in sections.items():
+            if shown == name:
+                expect(section).to_be_visible()
+                expect(section.locator("legend")).to_have_text(f"{kind.label} options")
+            else:
+                expect(section).to_be_hidden()
+    # A new monitor has no password to remove.
+    page.get_by_label("Check type").select_option("http")
+    expect(page.get_by_label("Basic auth password")).to_be_visible()
+    assert page.locator("[name=clear_auth_password]").count() == 0
+    _shot(page, "monitor-form-http")
+    page.get_by_label("Check type").select_option("dns")
+    expect(page.get_by_label("DNS record type")).to_be_visible()
+    expect(page.get_by_label("HTTP method")).to_be_hidden()
+    _shot(page, "monitor-form-dns")
+    assert errors == []
+    _assert_the_csp_listener_hears_violations(page, errors)
+
+
+def test_without_javascript_the_monitor_form_shows_every_kinds_options(
+    live_server, browser: Browser, regions
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    _sign_up(page, live_server.url, "hal")
+    page.goto(f"{live_server.url}/monitors/new/")
+    for kind in CHECK_KINDS.values():
+        if kind.options:
+            section = page.locator(f'fieldset[data-kind="{kind.name}"]')
+            expect(section).to_be_visible()
+            expect(section.locator("legend")).to_have_text(f"{kind.label} options")
+    context.close()
+
+
+def test_the_channel_form_shows_only_the_chosen_kinds_fields_and_wording(
+    live_server, page: Page, regions
+) -> None:
+    errors = _console_errors(page)
+    _sign_up(page, live_server.url, "ida")
+    page.goto(f"{live_server.url}/channels/new/")
+    secret = page.locator("[name=secret]")
+    target_label = page.locator('label[for="id_target"]')
+    target_help = page.locator("#id_target_helptext")
+    for name, transport in TRANSPORTS.items():
+        page.get_by_label("Type").select_option(name)
+        expect(target_label).to_have_text(transport.target_label)
+        expect(target_help).to_have_text(transport.target_help)
+        if "secret" in transport.options:
+            expect(secret).to_be_visible()
+            expect(page.get_by_role("group", name="Webhook options")).to_be_visible()
+        else:
+            expect(secret).to_be_hidden()
+    page.get_by_label("Type").select_option("email")
+    _shot(page, "channel-form-email")
+    # The kind's wording is for the label only: the form still posts.
+    page.get_by_label("Name").fill("Ops mail")
+    page.get_by_label("Email address").fill("ops@example.com")
+    page.get_by_role("button", name="Add channel").click()
+    expect(page.get_by_role("link", name="Ops mail", exact=True)).to_be_visible()
+    assert errors == []
+    _assert_the_csp_listener_hears_violations(page, errors)
