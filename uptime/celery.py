@@ -9,6 +9,7 @@ from collections.abc import Callable
 from celery import Celery
 from celery.signals import beat_init, worker_ready
 from celery.worker.consumer import Consumer as CeleryConsumer
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 
@@ -18,13 +19,13 @@ app.autodiscover_tasks()
 
 # Tasks beat runs every few seconds: their routine lines ("Sending due task",
 # "received", "succeeded") would be most of the log at INFO. Their warnings
-# and errors still show.
+# and errors still show (all of them with UPTIME_LOG_ROUTINE_TASKS=true).
 ROUTINE_TASKS = ("monitors.dispatch_due", "monitors.regions_health_record")
 
 
 class QuietRoutineTasks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.INFO:
+        if record.levelno > logging.INFO or settings.UPTIME_LOG_ROUTINE_TASKS:
             return True
         message = record.getMessage()
         return not any(name in message for name in ROUTINE_TASKS)

@@ -472,6 +472,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Log the routine lines of beat's once-a-second tasks (dispatch, region
+# health) at INFO too; off, they would be most of the log.
+UPTIME_LOG_ROUTINE_TASKS = env_bool("UPTIME_LOG_ROUTINE_TASKS", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -149,7 +149,8 @@ def dispatch_events(log: Path) -> list[tuple[float, str]]:
 def test_dispatch_runs_every_second_without_the_alerts_worker_and_drops_stale_runs(
     private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    broker = {"REDIS_URL": private_redis.url}
+    # The dispatch worker's own task lines are what this test counts.
+    broker = {"REDIS_URL": private_redis.url, "UPTIME_LOG_ROUTINE_TASKS": "true"}
     dispatch_log = tmp_path / "dispatch.log"
     # A backlog on the queues of the default,alerts worker, which does not
     # run at all here.

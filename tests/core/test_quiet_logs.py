@@ -28,3 +28,15 @@ def test_routine_dispatch_lines_are_left_out_and_others_kept(
         "Task alerts.deliver[abc] received",
         "Task monitors.dispatch_due[abc] raised: boom",
     ]
+
+
+def test_the_operator_can_have_them_back(
+    settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.UPTIME_LOG_ROUTINE_TASKS = True
+    log = logging.getLogger("celery.app.trace")
+    with caplog.at_level(logging.INFO, logger="celery.app.trace"):
+        log.info("Task %s[abc] succeeded in 0.01s: 0", "monitors.dispatch_due")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Task monitors.dispatch_due[abc] succeeded in 0.01s: 0"
+    ]
