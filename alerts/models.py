@@ -164,7 +164,37 @@ class NotificationStatus(models.TextChoices):
     SKIPPED = "skipped"
 
 
-class Notification(models.Model):
+class Delivery(models.Model):
+    """What every outbox row carries: its payload, a stable id (the
+    webhook-id a resend repeats), and the delivery state a worker claims,
+    retries and records."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10,
+        choices=NotificationStatus.choices,
+        default=NotificationStatus.PENDING,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # When the next attempt is due, when a claim by a worker lapses (a worker
+    # that died mid-send), and when transient retries stop.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    give_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.uid.hex}"
+
+
+class Notification(Delivery):
     """One message for one channel: the outbox row and its delivery log.
 
     ``payload`` is the event as it was when it happened, so every retry sends
@@ -192,24 +222,8 @@ class Notification(models.Model):
     event = models.CharField(max_length=32, choices=Event.choices)
     # Unique per channel: "incident:7:opened", "incident:7:reminder:3", ...
     dedupe_key = models.CharField(max_length=200)
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(
-        max_length=10,
-        choices=NotificationStatus.choices,
-        default=NotificationStatus.PENDING,
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # Delivery bookkeeping: when the next attempt is due, when a claim by a
-    # worker lapses (a worker that died mid-send), when the sweeper last
-    # re-enqueued the row, and when transient retries stop.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    # The sweeper's mark: when it last re-enqueued the row.
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    give_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -238,12 +252,8 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.event} -> {self.channel_id} ({self.status})"
 
-    @property
-    def webhook_id(self) -> str:
-        return f"msg_{self.uid.hex}"
 
-
-class OperatorNotification(models.Model):
+class OperatorNotification(Delivery):
     """A region health change told to the install's operator: one row per
     (change, recipient), recipients from ``UPTIME_OPERATOR_EMAILS`` and
     ``UPTIME_OPERATOR_WEBHOOK_URL``. Not a project's channel: a region serves
@@ -256,20 +266,6 @@ class OperatorNotification(models.Model):
     )
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
     target = models.CharField(max_length=2000)
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    payload = models.JSONField(default=dict)
-    status = models.CharField(
-        max_length=10,
-        choices=NotificationStatus.choices,
-        default=NotificationStatus.PENDING,
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    give_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -283,7 +279,3 @@ class OperatorNotification(models.Model):
         # A webhook URL's path is its secret: never the whole target.
         shown = self.target if self.kind == ChannelKind.EMAIL else mask_url(self.target)
         return f"{self.payload.get('type', '')} -> {shown} ({self.status})"
-
-    @property
-    def webhook_id(self) -> str:
-        return f"msg_{self.uid.hex}"

@@ -9,15 +9,13 @@ from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.authentication import ApiKeyAccess
-from accounts.scope import api_create_project, api_projects
-from monitors.api.permissions import ProjectRolePermission
-from monitors.models import Project, Role
+from accounts.scope import api_projects
+from monitors.api.scoped import ProjectScopedViewSet
+from monitors.models import Role
 from monitors.projects import project_require
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
@@ -52,31 +50,21 @@ def _send_limit() -> Iterator[None]:
         raise Throttled(wait=exc.retry_after, detail=str(exc)) from None
 
 
-class ChannelViewSet(viewsets.ModelViewSet):
+class ChannelViewSet(ProjectScopedViewSet[Channel]):
     serializer_class = ChannelSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
     # Channels receive alerts (and a webhook's secret): admins and owners.
     write_role = Role.ADMIN
+    noun = "channels"
 
     def get_queryset(self) -> QuerySet[Channel]:
-        # Another project's channel is a 404, for every action.
-        return (
-            Channel.objects.filter(project__in=api_projects(self.request))
-            .prefetch_related("monitors")
-            .order_by("id")
-        )
-
-    def project_of(self, channel: Channel) -> Project:
-        return channel.project
+        return self.scoped(Channel.objects.prefetch_related("monitors"))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or api_create_project(
-            request, min_role=Role.ADMIN, noun="channels"
-        )
+        project = self.project_for_create(data)
         project_require(
             user=signed_in_user(request), project=project, min_role=Role.ADMIN
         )

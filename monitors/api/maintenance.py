@@ -13,14 +13,12 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import serializers, status, viewsets
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.authentication import ApiKeyAccess
-from accounts.scope import api_create_project, api_projects, scope_choices
+from accounts.scope import scope_choices
 from uptime.auth import signed_in_user
 
 from ..maintenance import (
@@ -29,7 +27,7 @@ from ..maintenance import (
     maintenance_window_update,
 )
 from ..models import MaintenanceWindow, Monitor, Project, Recurrence, Role
-from .permissions import ProjectRolePermission
+from .scoped import ProjectScopedViewSet
 
 
 class MaintenanceWindowSerializer(serializers.ModelSerializer):
@@ -84,31 +82,24 @@ def _service_errors() -> Iterator[None]:
         raise serializers.ValidationError(exc.message_dict) from None
 
 
-class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+class MaintenanceWindowViewSet(ProjectScopedViewSet[MaintenanceWindow]):
     serializer_class = MaintenanceWindowSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
     write_role = Role.MEMBER
+    noun = "maintenance windows"
 
     def get_queryset(self) -> QuerySet[MaintenanceWindow]:
-        # Another project's window is a 404, for every action.
-        return (
-            MaintenanceWindow.objects.filter(project__in=api_projects(self.request))
-            .select_related("project")
-            .prefetch_related("monitors")
-            .order_by("id")
+        return self.scoped(
+            MaintenanceWindow.objects.select_related("project").prefetch_related(
+                "monitors"
+            )
         )
-
-    def project_of(self, window: MaintenanceWindow) -> Project:
-        return window.project
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        project = data.pop("project", None) or api_create_project(
-            request, min_role=Role.MEMBER, noun="maintenance windows"
-        )
+        project = self.project_for_create(data)
         with _service_errors():
             window = maintenance_window_create(
                 user=signed_in_user(request), project=project, fields=data

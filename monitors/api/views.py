@@ -14,17 +14,15 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.authentication import ApiKeyAccess
 from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
-from ..models import Incident, IncidentStatus, Monitor, Project, Region, Role, Tick
+from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
 from ..quotas import QuotaExceeded
 from ..services import (
     BULK_CREATE_MAX,
@@ -34,7 +32,7 @@ from ..services import (
     monitor_update,
     monitors_create_bulk,
 )
-from .permissions import ProjectRolePermission
+from .scoped import ProjectScopedViewSet
 from .serializers import (
     IncidentSerializer,
     MonitorSerializer,
@@ -133,20 +131,13 @@ def _bulk_items(data: Any) -> list[Any]:
     return data
 
 
-class MonitorViewSet(viewsets.ModelViewSet):
+class MonitorViewSet(ProjectScopedViewSet[Monitor]):
     serializer_class = MonitorSerializer
-    permission_classes = (IsAuthenticated, ApiKeyAccess, ProjectRolePermission)
     write_role = Role.MEMBER
+    noun = "monitors"
 
     def get_queryset(self) -> QuerySet[Monitor]:
-        return (
-            Monitor.objects.filter(project__in=api_projects(self.request))
-            .prefetch_related("regions", "channels")
-            .order_by("id")
-        )
-
-    def project_of(self, monitor: Monitor) -> Project:
-        return monitor.project
+        return self.scoped(Monitor.objects.prefetch_related("regions", "channels"))
 
     def perform_create(self, serializer: BaseSerializer[Monitor]) -> None:
         try:

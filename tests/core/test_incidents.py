@@ -79,7 +79,9 @@ def test_it_opens_incident_after_three_failures_and_not_before(
     round_(monitor, [eu], clock, [DOWN])
     assert not Incident.objects.exists()
     monitor.refresh_from_db()
-    assert monitor.status == MonitorStatus.UP
+    # Failing, not yet confirmed: neither a green "up" nor "down".
+    assert monitor.status == MonitorStatus.FAILING
+    assert monitor.consecutive_failures == 2
 
     round_(monitor, [eu], clock, [DOWN])
 

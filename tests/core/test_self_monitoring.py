@@ -118,7 +118,8 @@ def test_metrics_count_checks_by_region_and_status_and_their_start_lag(
         _sample(text, f'uptime_check_start_lag_seconds_bucket{{le="+Inf",{region}}}')
         == 4
     )
-    assert _sample(text, 'uptime_monitors{status="up"}') == 2
+    assert _sample(text, 'uptime_monitors{status="up"}') == 1
+    assert _sample(text, 'uptime_monitors{status="failing"}') == 1
     assert 'uptime_queue_depth{queue="alerts"}' in text
     assert 'uptime_queue_depth{queue="dispatch"}' in text
     assert _sample(text, f"uptime_region_healthy{{{region}}}") == 1

@@ -62,12 +62,12 @@ def test_a_result_that_breaks_recording_costs_only_its_own_tick(
     bad = make_monitor(name="bad", url=target.url("/"), regions=regions[:1])
     real = services.incidents_evaluate
 
-    def buggy(*, monitors: Any, now: Any) -> set[int]:
+    def buggy(*, monitors: Any, now: Any, **kwargs: Any) -> set[int]:
         # A bug that only one monitor's data triggers, after its tick row
         # was inserted: the whole recording transaction fails.
         if any(m.pk == bad.pk for m in monitors):
             raise RuntimeError("a bug")
-        return real(monitors=monitors, now=now)
+        return real(monitors=monitors, now=now, **kwargs)
 
     monkeypatch.setattr(services, "incidents_evaluate", buggy)
     at = timezone.now().replace(microsecond=0) - timedelta(seconds=1)
