@@ -43,11 +43,12 @@ endef
 
 ## Set up and run web, beat, the alert worker and the check workers (local
 ## PostgreSQL database uptime_dev, local Redis, one "local" region) on
-## http://127.0.0.1:8000. honcho is a development requirement.
+## http://127.0.0.1:8000. honcho is a development requirement. PostgreSQL
+## and Redis are left running when it stops (scripts/run.sh says so).
 run: venv-dev services
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py create_database
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho -f Procfile.dev start
+	DEBUG=$${DEBUG:-true} PATH=$(CURDIR)/$(BIN):$$PATH bash scripts/run.sh
 
 ## Lint, format check and the whole test suite against real PostgreSQL and Redis
 test: venv-dev services browser lint

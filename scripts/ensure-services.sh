@@ -22,8 +22,13 @@ apt_install() {
     echo "Installing $* from the distribution's packages" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
+  elif command -v apt-get >/dev/null; then
+    echo "Missing $*. Install and start it with 'sudo bash scripts/ensure-services.sh'" >&2
+    echo "  (as root this script runs 'apt-get install -y $*' and sets it up)." >&2
+    return 1
   else
-    echo "Missing $*: install with 'sudo apt-get install -y $*'" >&2
+    echo "Missing $*, and this is not a Debian or Ubuntu system: install $* with" >&2
+    echo "  your system's package manager and start it on 127.0.0.1 (see below)." >&2
     return 1
   fi
 }
@@ -85,4 +90,17 @@ ensure_postgres() {
 status=0
 ensure_redis || status=1
 ensure_postgres || status=1
+if [ $status -ne 0 ]; then
+  cat >&2 <<'EOF_NEEDS'
+
+make run and make test need, on this machine:
+  - Redis on 127.0.0.1:6379 (the Celery broker; any recent version);
+  - PostgreSQL on 127.0.0.1:5432 with user postgres allowed in from 127.0.0.1
+    without a password (the only database; make run creates uptime_dev).
+On Debian or Ubuntu, 'sudo bash scripts/ensure-services.sh' installs, sets up
+and starts both. To use servers elsewhere instead, set DATABASE_URL and
+REDIS_URL (in the environment or .env) and run the commands under make run's
+target in the Makefile yourself.
+EOF_NEEDS
+fi
 exit $status

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, worker_ready
+from celery.apps.beat import Beat as CeleryBeat
+from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_ready
 from celery.worker.consumer import Consumer as CeleryConsumer
 from django.conf import settings
 
@@ -33,6 +35,56 @@ class QuietRoutineTasks(logging.Filter):
 
 for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
     logging.getLogger(_name).addFilter(QuietRoutineTasks())
+
+
+@setup_logging.connect
+def log_through_django_settings(**kwargs: object) -> None:
+    """Celery's processes log through settings.LOGGING, as the web does.
+
+    A receiver of this signal replaces Celery's own log setup (its handler
+    and format on the root logger, a separate one for task loggers), so
+    LOG_FORMAT=json gives JSON lines from beat and the workers too. The
+    level is LOG_LEVEL's; the command's --loglevel is not used.
+    """
+    from django.conf import settings
+
+    from uptime.logs import configure
+
+    configure(settings.LOGGING)
+
+
+@celeryd_after_setup.connect
+def no_banner_in_json_logs(sender: str, instance: object, **kwargs: object) -> None:
+    """The worker's start-up banner is plain text printed to stdout; with
+    JSON logs it would be the only lines a collector cannot parse. The
+    same facts are logged as JSON instead."""
+    from django.conf import settings
+
+    if settings.LOG_FORMAT == "json":
+        instance.quiet = True  # type: ignore[attr-defined]  # read right after this signal
+        logging.getLogger("celery.apps.worker").info(
+            "%s starting: queues %s", sender, ", ".join(_consumed_queues(instance))
+        )
+
+
+class Beat(CeleryBeat):
+    """``celery beat``, without its plain-text start-up banner when the logs
+    are JSON (the worker's is dropped by ``no_banner_in_json_logs``)."""
+
+    def __init__(self, quiet: bool = False, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        json_logs = settings.LOG_FORMAT == "json"
+        super().__init__(quiet=quiet or json_logs, **kwargs)
+
+
+# `celery beat` builds app.Beat (a cached property, so it can be replaced).
+app.Beat = app.subclass_with_self(Beat)  # type: ignore[misc]  # settable in fact
+
+
+def _consumed_queues(worker: object) -> list[str]:
+    queues = getattr(worker.app.amqp.queues, "consume_from", None) or {}  # type: ignore[attr-defined]
+    return sorted(queues)
 
 
 def _close_after_collect(close: Callable[[], None]) -> Callable[[], None]:

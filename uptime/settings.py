@@ -138,7 +138,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS in production (README, Deploy). Every default suits plain HTTP on
+# 127.0.0.1; `manage.py check --deploy` is clean once the README's production
+# values are set.
+# The header a TLS-terminating proxy sets to tell Django a request came in
+# over HTTPS. Trust it only behind such a proxy: a client talking to the web
+# process directly could send it itself. Empty: no header is trusted.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if not re.fullmatch(r"[A-Za-z0-9-]+", _proxy_ssl_header):
+        raise ConfigError(
+            f"SECURE_PROXY_SSL_HEADER={_proxy_ssl_header!r} is not a header name "
+            "(e.g. X-Forwarded-Proto)"
+        )
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _proxy_ssl_header.upper().replace("-", "_"),
+        "https",
+    )
+# Redirect plain HTTP to HTTPS, except the health checks a load balancer
+# may probe over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
+# Strict-Transport-Security: browsers use only HTTPS for this long (seconds;
+# 0: no header). Hard to take back: start small, raise to a year when sure.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -476,12 +501,27 @@ SPECTACULAR_SETTINGS = {
 # health) at INFO too; off, they would be most of the log.
 UPTIME_LOG_ROUTINE_TASKS = env_bool("UPTIME_LOG_ROUTINE_TASKS", False)
 
+# Every process (web, and the Celery processes through uptime/celery.py) logs
+# to stderr through this: plain lines, or with LOG_FORMAT=json one JSON object
+# per line (uptime/logs.py) for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower() or "text"
+if LOG_FORMAT not in ("text", "json"):
+    raise ConfigError(f"LOG_FORMAT={LOG_FORMAT!r} must be text or json")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper() or "INFO"
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ConfigError(
+        f"LOG_LEVEL={LOG_LEVEL!r} must be DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
+LOGGING_CONFIG = "uptime.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "uptime.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

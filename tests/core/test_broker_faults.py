@@ -128,10 +128,12 @@ def test_check_workers_keep_checking_through_redis_restarts(
     assert len(slots) == len(set(slots))
 
 
+# The project's log line format (uptime/logs.py): "<time> INFO <logger> <message>".
 TASK_LINE = re.compile(
-    r"\[(?P<at>[\d-]+ [\d:,]+): INFO/MainProcess\] "
+    r"^(?P<at>[\d-]+ [\d:,]+) INFO \S+ "
     r"(?P<what>Task monitors\.dispatch_due\[[^]]+\] succeeded|"
-    r"Discarding revoked task: monitors\.dispatch_due)"
+    r"Discarding revoked task: monitors\.dispatch_due)",
+    re.M,
 )
 
 
