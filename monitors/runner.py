@@ -446,25 +446,14 @@ def batch_expired(
         )
         if region is None or not ids:
             return 0
-        now = timezone.now()
-        late_by = (now - scheduled_at).total_seconds()
-        missed = result_missed(
-            f"checker overloaded: the batch expired {late_by:.0f} s after its slot",
-            start_lag_ms=round(late_by * 1000),
-        )
-        log.warning(
-            "batch for region %s slot %s expired in the queue; "
-            "%d monitors recorded as missed",
+        results = _missed_ticks(
+            ids,
             region_code,
-            scheduled_at.isoformat(),
-            len(ids),
+            scheduled_at,
+            "the batch expired {late} s after its slot",
         )
         return len(
-            ticks_record(
-                region=region,
-                scheduled_at=scheduled_at,
-                results=[TickResult(pk, now, missed) for pk in ids],
-            )
+            ticks_record(region=region, scheduled_at=scheduled_at, results=results)
         )
     except Exception:
         log.exception("recording the expired batch for region %s failed", region_code)
@@ -477,26 +466,38 @@ def _skip_late(
     """Split a batch into the monitors still on time and missed ticks for
     those whose start-lag bound has passed (a backlog: the worker, not the
     target, is behind)."""
-    now = timezone.now()
-    late_by = (now - scheduled_at).total_seconds()
+    late_by = (timezone.now() - scheduled_at).total_seconds()
     on_time = [(pk, s) for pk, s in specs if late_by <= start_lag_bound(s.interval)]
     if len(on_time) == len(specs):
         return specs, []
     kept = {pk for pk, _ in on_time}
     skipped = [pk for pk, _ in specs if pk not in kept]
+    return on_time, _missed_ticks(
+        skipped, region_code, scheduled_at, "started {late} s late"
+    )
+
+
+def _missed_ticks(
+    monitor_ids: Sequence[int], region_code: str, scheduled_at: datetime, why: str
+) -> list[TickResult]:
+    """``missed`` results for monitors whose slot this checker did not check
+    in time (``why`` names ``{late}``, the seconds since the slot), and one
+    warning for the batch."""
+    now = timezone.now()
+    late_by = (now - scheduled_at).total_seconds()
     log.warning(
-        "checker overloaded: batch for region %s slot %s started %.1f s late; "
+        "checker overloaded: batch for region %s slot %s %s; "
         "%d monitors recorded as missed",
         region_code,
         scheduled_at.isoformat(),
-        late_by,
-        len(skipped),
+        why.format(late=f"{late_by:.1f}"),
+        len(monitor_ids),
     )
     missed = result_missed(
-        f"checker overloaded: started {late_by:.0f} s late",
+        f"checker overloaded: {why.format(late=f'{late_by:.0f}')}",
         start_lag_ms=round(late_by * 1000),
     )
-    return on_time, [TickResult(pk, now, missed) for pk in skipped]
+    return [TickResult(pk, now, missed) for pk in monitor_ids]
 
 
 class _Store:
