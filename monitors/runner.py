@@ -1,14 +1,16 @@
 """Run one batch of checks (one region, one slot) and store the ticks.
 
-The checks run concurrently on an asyncio event loop in a helper thread;
-this thread stores their results as they arrive, in bulk, every
-``FLUSH_SECONDS``. So a target that hangs until its timeout delays neither
+The checks run concurrently on the worker process's one long-lived asyncio
+event loop (``_CheckRuntime``), each starting at its own phase in the slot's
+second; the task's thread stores their results as they arrive, in bulk,
+every ``FLUSH_SECONDS``. So a target that hangs until its timeout delays neither
 the other checks nor the ticks (and incidents) of the fast ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import logging
@@ -16,10 +18,12 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
+import aiohttp
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
@@ -47,6 +51,8 @@ STORE_RETRY_SECONDS = 30.0
 # Results still unstored after that wait in this worker process, oldest
 # dropped first beyond this many, until a later batch reaches the database.
 MAX_UNSTORED = 50_000
+# How long a replaced check session stays open for the batches still on it.
+SESSION_GRACE_SECONDS = 300.0
 _DONE = object()
 
 
@@ -202,49 +208,157 @@ async def _run_one(
         out.put(TickResult(monitor_id=monitor_id, checked_at=checked_at, result=result))
 
 
-async def _run_all(
-    specs: Sequence[tuple[int, CheckSpec]],
-    out: queue.Queue,
-    start_at: datetime | None = None,
+def check_phase(monitor_id: int) -> float:
+    """Where in its slot's second a monitor's check starts, in seconds [0, 1).
+
+    Derived from the id (Knuth's multiplicative hash, so neighbouring ids
+    land far apart) and fixed for the monitor's life: the checks of one
+    batch start spread over the second instead of all at its first instant,
+    which would make the last of a few hundred start late on one event loop.
+    """
+    return ((monitor_id * 2654435761) % 2**32) // 2**22 / 1024
+
+
+async def _run_phased(
+    monitor_id: int,
+    spec: CheckSpec,
+    start_at: datetime | None,
+    run: Callable[[], Awaitable[None]],
 ) -> None:
-    loop = asyncio.get_running_loop()
-    # getaddrinfo runs in the default executor; the stock one has ~6 threads.
-    loop.set_default_executor(
-        ThreadPoolExecutor(max_workers=64, thread_name_prefix="dns")
-    )
-    allow_private = settings.UPTIME_ALLOW_PRIVATE_TARGETS
-    sem = asyncio.Semaphore(settings.UPTIME_CHECK_CONCURRENCY)
-    ssl_context = outbound.ssl_context_with(settings.UPTIME_EXTRA_CA_FILE or None)
-    async with outbound.guarded_session(
-        allow_private=allow_private,
-        user_agent=settings.UPTIME_USER_AGENT,
-        ssl_context=ssl_context,
-    ) as session:
-        ctx = CheckContext(
-            session=session,
-            allow_private=allow_private,
-            user_agent=settings.UPTIME_USER_AGENT,
-            ssl_context=ssl_context,
-            default_resolver=settings.UPTIME_DNS_RESOLVER,
+    if start_at is not None:
+        wait = (start_at - timezone.now()).total_seconds() + check_phase(monitor_id)
+        if wait > 0:
+            await asyncio.sleep(wait)
+    await run()
+
+
+class _CheckRuntime:
+    """The event loop every batch of this worker process runs on, with what
+    it needs for the process's life: the DNS executor, the TLS context (the
+    CA bundle is read once), the guarded session and the lag meter.
+
+    Building these per batch cost a thread, a loop, a 64-thread executor and
+    a CA bundle parse every second of every region. The loop runs in its own
+    daemon thread, started by the first batch (so after a prefork pool has
+    forked); batches are submitted to it from Celery's task threads and
+    their results come back through a queue.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.lag = _LoopLag()
+        self.context: CheckContext | None = None
+        self.config: tuple[bool, str, str | None, str] | None = None
+        self.retired: list[aiohttp.ClientSession] = []
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Close the sessions at process exit (a worker's warm shutdown),
+        so aiohttp does not report them as leaked."""
+        loop = self.loop
+        if loop is None or not loop.is_running():
+            return
+        sessions = [*self.retired, *([self.context.session] if self.context else [])]
+
+        async def close_all() -> None:
+            for session in sessions:
+                await session.close()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=2)
+
+    def submit(
+        self,
+        specs: Sequence[tuple[int, CheckSpec]],
+        out: queue.Queue,
+        start_at: datetime | None,
+    ) -> Future[None]:
+        with self.lock:
+            if self.loop is None:
+                self.loop = self._start()
+            loop = self.loop
+        return asyncio.run_coroutine_threadsafe(self._batch(specs, out, start_at), loop)
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.new_event_loop()
+        # getaddrinfo runs in the default executor; the stock one has ~6 threads.
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="dns")
         )
-        if start_at is not None:
-            # The loop, its executor and the session are ready before the
-            # slot; only the wait is left, so checks start on the slot.
-            await asyncio.sleep(max((start_at - timezone.now()).total_seconds(), 0))
-        hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
-        lag = _LoopLag()
-        ticker = asyncio.create_task(lag.run())
-        try:
-            await asyncio.gather(
-                *(
-                    _run_one(
-                        mid, spec, ctx, sem, out, hosts.get(target_host(spec)), lag
-                    )
-                    for mid, spec in specs
-                )
+        threading.Thread(
+            target=loop.run_forever, name="checks-loop", daemon=True
+        ).start()
+        asyncio.run_coroutine_threadsafe(self.lag.run(), loop)
+        return loop
+
+    async def _context(self) -> CheckContext:
+        """The shared context, rebuilt when the settings it was built from
+        change (tests override them; a deployment changes them by restart).
+        Runs on the loop thread only, so it needs no lock."""
+        config = (
+            settings.UPTIME_ALLOW_PRIVATE_TARGETS,
+            settings.UPTIME_USER_AGENT,
+            settings.UPTIME_EXTRA_CA_FILE or None,
+            settings.UPTIME_DNS_RESOLVER,
+        )
+        if self.context is None or config != self.config:
+            old, self.config = self.context, config
+            allow_private, user_agent, extra_ca_file, resolver = config
+            ssl_context = outbound.ssl_context_with(extra_ca_file)
+            self.context = CheckContext(
+                session=outbound.guarded_session(
+                    allow_private=allow_private,
+                    user_agent=user_agent,
+                    ssl_context=ssl_context,
+                ),
+                allow_private=allow_private,
+                user_agent=user_agent,
+                ssl_context=ssl_context,
+                default_resolver=resolver,
             )
-        finally:
-            ticker.cancel()
+            if old is not None:  # batches still running on it finish first
+                asyncio.get_running_loop().call_later(
+                    SESSION_GRACE_SECONDS,
+                    lambda: asyncio.ensure_future(old.session.close()),
+                )
+                self.retired.append(old.session)
+        return self.context
+
+    async def _batch(
+        self,
+        specs: Sequence[tuple[int, CheckSpec]],
+        out: queue.Queue,
+        start_at: datetime | None,
+    ) -> None:
+        ctx = await self._context()
+        sem = asyncio.Semaphore(settings.UPTIME_CHECK_CONCURRENCY)
+        hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
+        # A batch that arrived ahead of its slot starts each check at its own
+        # phase in the slot's second; a late one starts them all at once.
+        await asyncio.gather(
+            *(
+                _run_phased(
+                    mid,
+                    spec,
+                    start_at,
+                    partial(
+                        _run_one,
+                        mid,
+                        spec,
+                        ctx,
+                        sem,
+                        out,
+                        hosts.get(target_host(spec)),
+                        self.lag,
+                    ),
+                )
+                for mid, spec in specs
+            )
+        )
+
+
+_runtime = _CheckRuntime()
 
 
 class _LastKnown:
@@ -343,17 +457,16 @@ def run_checks(
 
     results: queue.Queue = queue.Queue()
 
-    def loop_thread() -> None:
-        try:
-            asyncio.run(_run_all(specs, results, start_at))
-        except Exception:
-            log.exception("check batch for region %s failed", region_code)
-        finally:
-            results.put(_DONE)
+    def batch_done(future: Future[None]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            log.error(
+                "check batch for region %s failed",
+                region_code,
+                exc_info=future.exception(),
+            )
+        results.put(_DONE)
 
-    threading.Thread(
-        target=loop_thread, name=f"checks-{region_code}", daemon=True
-    ).start()
+    _runtime.submit(specs, results, start_at).add_done_callback(batch_done)
 
     finished = False
     while not finished:

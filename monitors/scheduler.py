@@ -18,6 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from uptime.bulk import update_from_values
+
 from . import health
 from .models import Monitor
 
@@ -103,7 +105,7 @@ def dispatch_due(*, now: datetime | None = None, send: Sender = send_batch) -> i
                     expiry.get((code, scheduled), scheduled + interval),
                     scheduled + interval,
                 )
-        Monitor.objects.bulk_update(due, ["next_check_at"])
+        update_from_values(due, ["next_check_at"])
 
         def send_all() -> None:
             for (code, scheduled), ids in batches.items():

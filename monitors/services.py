@@ -16,13 +16,13 @@ from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
-    connection,
     transaction,
 )
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from uptime import sanitize
+from uptime.bulk import update_from_values
 
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
@@ -632,43 +632,10 @@ def monitors_status_update(
             monitor.last_checked_at = tick.checked_at
             if tick.status != TickStatus.DOWN:
                 monitor.last_response_time_ms = tick.response_time_ms
-    _monitors_write_status([m for m in monitors if m.enabled])
-
-
-def _monitors_write_status(monitors: Sequence[Monitor]) -> None:
-    """One ``UPDATE ... FROM (VALUES ...)`` for the whole batch.
-
-    ``bulk_update`` builds a CASE/WHEN expression per row and field in Python,
-    which cost more CPU than the rest of storing a batch together.
-    """
-    if not monitors:
-        return
-    rows = ", ".join(
-        ["(%s::bigint, %s, %s::timestamptz, %s::int, %s::smallint)"] * len(monitors)
+    update_from_values(
+        [m for m in monitors if m.enabled],
+        ["status", "last_checked_at", "last_response_time_ms", "consecutive_failures"],
     )
-    params: list[Any] = []
-    for m in monitors:
-        params += [
-            m.pk,
-            m.status,
-            m.last_checked_at,
-            m.last_response_time_ms,
-            m.consecutive_failures,
-        ]
-    table = Monitor._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} AS m SET status = v.status,
-                last_checked_at = v.last_checked_at,
-                last_response_time_ms = v.last_response_time_ms,
-                consecutive_failures = v.consecutive_failures
-            FROM (VALUES {rows}) AS v(id, status, last_checked_at,
-                                      last_response_time_ms, consecutive_failures)
-            WHERE m.id = v.id
-            """,
-            params,
-        )
 
 
 def certificates_record(
