@@ -226,7 +226,9 @@ async def _run_phased(
     run: Callable[[], Awaitable[None]],
 ) -> None:
     if start_at is not None:
-        wait = (start_at - timezone.now()).total_seconds() + check_phase(monitor_id)
+        wait = (start_at - timezone.now()).total_seconds()
+        if settings.UPTIME_SPREAD_CHECKS:
+            wait += check_phase(monitor_id)
         if wait > 0:
             await asyncio.sleep(wait)
     await run()
@@ -334,8 +336,6 @@ class _CheckRuntime:
         ctx = await self._context()
         sem = asyncio.Semaphore(settings.UPTIME_CHECK_CONCURRENCY)
         hosts = _HostLimits(settings.UPTIME_MAX_CHECKS_PER_HOST)
-        # A batch that arrived ahead of its slot starts each check at its own
-        # phase in the slot's second; a late one starts them all at once.
         await asyncio.gather(
             *(
                 _run_phased(
@@ -437,10 +437,12 @@ def run_checks(
         return 0
     if not specs:
         return 0
-    # Batches are sent a little ahead of their slot; start on the slot.
+    # Batches are sent a little ahead of their slot; each check starts on the
+    # slot, at its phase (a late batch's checks still keep their phases, so a
+    # backlog does not bunch them either).
     delay = (scheduled_at - timezone.now()).total_seconds()
     start_at = (
-        scheduled_at if 0 < delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1 else None
+        scheduled_at if delay <= settings.UPTIME_DISPATCH_LEAD_SECONDS + 1 else None
     )
     # Region health: this worker is alive here, and this late after the slot
     # (reported before the lag guard, so a skipped batch still shows its lag).

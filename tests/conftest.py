@@ -84,8 +84,12 @@ def _processes_only_in_e2e_tests(request: pytest.FixtureRequest) -> Iterator[Non
 def replayed_slots_run(settings) -> None:
     """Tests replay past slots through the runner to build a history; the lag
     guard would record those batches as missed. It is off unless a test
-    turns it on (tests/core/test_lag_guard.py)."""
+    turns it on (tests/core/test_lag_guard.py). Checks of an in-process
+    batch start together: a test's batch for "now" need not wait up to a
+    second for its phases (tests/checks/test_runtime.py turns them on;
+    worker processes keep the default)."""
     settings.UPTIME_MAX_START_LAG_SECONDS = 0
+    settings.UPTIME_SPREAD_CHECKS = False
 
 
 @pytest.fixture

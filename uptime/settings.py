@@ -221,6 +221,10 @@ UPTIME_MAX_START_LAG_SECONDS = env_int("UPTIME_MAX_START_LAG_SECONDS", 5, minimu
 # A check that times out while the worker's event loop runs this late is
 # recorded as missed, not DOWN: the worker was overloaded, not the target.
 UPTIME_MAX_LOOP_LAG_MS = env_int("UPTIME_MAX_LOOP_LAG_MS", 500, minimum=10)
+# Each check starts at its own millisecond phase in its slot's second (from
+# the monitor id), so a batch does not start all at once; false starts a
+# batch's checks together on the slot.
+UPTIME_SPREAD_CHECKS = env_bool("UPTIME_SPREAD_CHECKS", True)
 # Days an invitation to a project can be accepted; each link works once.
 UPTIME_INVITE_MAX_AGE_DAYS = env_int("UPTIME_INVITE_MAX_AGE_DAYS", 7, minimum=1)
 # Checks in flight at once to one target host in one batch, whatever the

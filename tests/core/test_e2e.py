@@ -105,8 +105,7 @@ def test_a_site_that_fails_and_recovers_opens_and_resolves_one_incident(
     # not up to a second late.
     phase = check_phase(monitor.pk)
     lateness = sorted(
-        (t.checked_at - t.scheduled_at).total_seconds() - phase
-        for t in ticks.all()[1:]
+        (t.checked_at - t.scheduled_at).total_seconds() - phase for t in ticks.all()[1:]
     )
     assert lateness[0] > -0.05
     assert lateness[len(lateness) // 2] < 0.25
