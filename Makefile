@@ -66,8 +66,10 @@ lint: venv-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## The whole box under load: N monitors, every Procfile process, its own
+## database and Redis db; BENCH_ARGS="--monitors 10000 --interval 30" etc.
 bench: venv-dev services
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## Dashboard server time with 1,000 monitors and 10 M ticks (own database)
 bench-dashboard: venv-dev services
