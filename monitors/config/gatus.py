@@ -112,7 +112,7 @@ class _Endpoint:
         if not self._mapped(left, op, right):
             self.note(f"condition {text!r} has no equivalent here")
 
-    def _mapped(self, left: str, op: str, right: str) -> bool:  # noqa: C901 (one branch per placeholder)
+    def _mapped(self, left: str, op: str, right: str) -> bool:
         kind = self.item.get("kind")
         if left == "[STATUS]" and kind == "http":
             codes = _status_range(op, right)
@@ -229,7 +229,9 @@ def _channels(alerting: Any, notes: Notes) -> tuple[list[dict[str, Any]], dict]:
 def _external(entry: dict[str, Any], name: str, notes: Notes) -> dict[str, Any]:
     item: dict[str, Any] = {"name": name, "kind": "heartbeat", "url": ""}
     heartbeat = entry.get("heartbeat") or {}
-    interval = seconds(heartbeat.get("interval")) if isinstance(heartbeat, dict) else None
+    interval = (
+        seconds(heartbeat.get("interval")) if isinstance(heartbeat, dict) else None
+    )
     if interval is not None:
         item["interval_seconds"] = int(interval)
     notes.add(

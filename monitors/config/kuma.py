@@ -67,17 +67,13 @@ def _channel(entry: dict[str, Any], name: str, notes: Notes) -> dict[str, Any] |
     return item
 
 
-def _http(monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes):
-    kind = monitor.get("type")
-    item["url"] = monitor.get("url") or ""
-    method = str(monitor.get("method") or "GET").upper()
-    if method != "GET":
-        item["http_method"] = method
+def _http_response(
+    monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes
+) -> None:
+    """What a good answer is: status codes, TLS, redirects, body checks."""
     codes = monitor.get("accepted_statuscodes") or []
-    if codes and codes != ["200-299"]:
+    if codes:
         item["accepted_status_codes"] = ",".join(str(c) for c in codes)
-    elif codes == ["200-299"]:
-        item["accepted_status_codes"] = "200-299"
     if monitor.get("ignoreTls"):
         item["verify_tls"] = False
     redirects = monitor.get("maxredirects")
@@ -87,24 +83,11 @@ def _http(monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Note
         item["max_redirects"] = min(redirects, 20)
         if redirects > 20:
             notes.add(where, f"maxredirects {redirects} is capped at 20")
-    headers = _json(monitor.get("headers"))
-    if isinstance(headers, dict) and headers:
-        item["http_headers"] = {str(k): str(v) for k, v in headers.items()}
-    elif monitor.get("headers"):
-        notes.add(where, "its headers are not a JSON object and are not imported")
-    if monitor.get("body"):
-        item["http_body"] = monitor["body"]
-    auth = monitor.get("authMethod")
-    if auth in (None, "", "basic") and monitor.get("basic_auth_user"):
-        item["auth_username"] = monitor["basic_auth_user"]
-        item["auth_password"] = monitor.get("basic_auth_pass") or ""
-    elif auth not in (None, "", "basic"):
-        notes.add(where, f"authentication {auth!r} is not supported (basic only)")
-    if kind == "keyword":
+    if monitor.get("type") == "keyword":
         item["keyword"] = monitor.get("keyword") or ""
         if monitor.get("invertKeyword"):
             item["keyword_mode"] = "absent"
-    elif kind == "json-query":
+    elif monitor.get("type") == "json-query":
         assertion = json_assertion(
             str(monitor.get("jsonPath") or ""), monitor.get("expectedValue")
         )
@@ -118,13 +101,37 @@ def _http(monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Note
             item["json_path"] = assertion
 
 
+def _http_request(
+    monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes
+) -> None:
+    """What is sent: URL, method, headers, body, basic auth."""
+    item["url"] = monitor.get("url") or ""
+    method = str(monitor.get("method") or "GET").upper()
+    if method != "GET":
+        item["http_method"] = method
+    headers = _json(monitor.get("headers"))
+    if isinstance(headers, dict) and headers:
+        item["http_headers"] = {str(k): str(v) for k, v in headers.items()}
+    elif monitor.get("headers"):
+        notes.add(where, "its headers are not a JSON object and are not imported")
+    if monitor.get("body"):
+        item["http_body"] = monitor["body"]
+    auth = monitor.get("authMethod")
+    if auth in (None, "", "basic") and monitor.get("basic_auth_user"):
+        item["auth_username"] = monitor["basic_auth_user"]
+        item["auth_password"] = monitor.get("basic_auth_pass") or ""
+    elif auth not in (None, "", "basic"):
+        notes.add(where, f"authentication {auth!r} is not supported (basic only)")
+
+
 def _kind_settings(
     monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes
 ) -> None:
     kind = monitor.get("type")
     if kind in HTTP_TYPES:
         item["kind"] = "http"
-        _http(monitor, item, where, notes)
+        _http_request(monitor, item, where, notes)
+        _http_response(monitor, item, where, notes)
     elif kind == "port":
         item.update(kind="tcp", url=f"{monitor.get('hostname')}:{monitor.get('port')}")
     elif kind == "dns":
@@ -145,7 +152,9 @@ def _kind_settings(
         )
 
 
-def _common(monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes):
+def _common(
+    monitor: dict[str, Any], item: dict[str, Any], where: str, notes: Notes
+) -> None:
     interval = monitor.get("interval")
     if isinstance(interval, int):
         item["interval_seconds"] = interval
@@ -191,9 +200,9 @@ def kuma_document(text: str) -> tuple[dict[str, Any], list[str]]:
     by_id: dict[Any, str] = {}
     for entry in backup.get("notificationList") or []:
         name = channel_names.take(str(entry.get("name") or ""))
-        item = _channel(entry, name, notes)
-        if item is not None:
-            channels.append(item)
+        channel = _channel(entry, name, notes)
+        if channel is not None:
+            channels.append(channel)
             by_id[str(entry.get("id"))] = name
     monitor_names = Names(200)
     monitors: list[dict[str, Any]] = []

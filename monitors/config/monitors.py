@@ -145,7 +145,7 @@ class MonitorsSection:
             **{name: getattr(obj, name) for name in _kind_options(obj.kind)},
         }
         values["regions"] = sorted(r.code for r in obj.regions.all())
-        values["channels"] = sorted(c.name for c in obj.channels.all())  # type: ignore[attr-defined]  # the reverse relation alerts.Channel adds
+        values["channels"] = sorted(c.name for c in obj.channels.all())
         return values
 
     def _secrets(

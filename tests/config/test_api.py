@@ -105,9 +105,7 @@ def test_a_changed_secret_shows_in_the_diff_but_not_its_value(
     changed["monitors"][0]["auth_password"] = "new-basic-pass"
     response = api.put(_url(project, dry_run="1"), changed, format="json")
     change = response.json()["changes"][0]
-    assert change["fields"] == {
-        "auth_password": {"from": "<secret>", "to": "<secret>"}
-    }
+    assert change["fields"] == {"auth_password": {"from": "<secret>", "to": "<secret>"}}
     assert "new-basic-pass" not in response.content.decode()
 
 
@@ -120,7 +118,10 @@ def test_only_admins_put(project: Project, make_member, role: str) -> None:
 
 def test_bad_documents_are_400s_by_path(api, project: Project, regions) -> None:
     cases = [
-        ({"monitors": [{"name": "A", "interval_seconds": "often"}]}, "monitors[0].interval_seconds"),
+        (
+            {"monitors": [{"name": "A", "interval_seconds": "often"}]},
+            "monitors[0].interval_seconds",
+        ),
         ({"monitors": [{"url": "https://x.example/"}]}, "monitors[0].name"),
         ({"monitors": {"name": "A"}}, "monitors"),
         ({"robots": []}, "robots"),

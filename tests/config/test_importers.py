@@ -99,7 +99,9 @@ def test_uptime_kuma_backup(project: Project, regions: list[Region]) -> None:
         "monitor 'Nightly backup': a push monitor becomes a heartbeat",
     ):
         assert expected in text, (expected, text)
-    assert not Monitor.objects.filter(project=project, name__in=["Router", "Redis container"]).exists()
+    assert not Monitor.objects.filter(
+        project=project, name__in=["Router", "Redis container"]
+    ).exists()
 
     # Idempotent: the second import changes nothing.
     again = _run("import-kuma", "uptime-kuma-backup.json", project)
@@ -120,7 +122,11 @@ def test_gatus_config(project: Project, regions: list[Region]) -> None:
     assert (website.failure_threshold, website.recovery_threshold) == (2, 1)
     assert [c.name for c in website.channels.all()] == ["Gatus slack"]
     docs = _monitor(project, "docs")
-    assert (docs.http_method, docs.verify_tls, docs.timeout_seconds) == ("HEAD", False, 5)
+    assert (docs.http_method, docs.verify_tls, docs.timeout_seconds) == (
+        "HEAD",
+        False,
+        5,
+    )
     assert docs.accepted_status_codes == "100-399"
     search = _monitor(project, "search")
     assert (search.keyword, search.http_method) == ("results", "POST")

@@ -150,7 +150,9 @@ def _import(project: Project, path: Path, *args: str) -> str:
     from io import StringIO
 
     out = StringIO()
-    call_command("monitors", "import", str(path), "--project", project.slug, *args, stdout=out)
+    call_command(
+        "monitors", "import", str(path), "--project", project.slug, *args, stdout=out
+    )
     return out.getvalue()
 
 
@@ -221,13 +223,19 @@ def test_export_then_import_into_an_empty_project_is_the_same(
     assert api.http_headers == {"X-Api-Key": API_KEY}
     assert sorted(c.name for c in api.channels.all()) == ["Deploy hook", "Ops Slack"]
     hook = Channel.objects.get(project=empty, name="Deploy hook")
-    assert (hook.target, hook.secret, hook.notify_up) == (HOOK_URL, WEBHOOK_SECRET, False)
+    assert (hook.target, hook.secret, hook.notify_up) == (
+        HOOK_URL,
+        WEBHOOK_SECRET,
+        False,
+    )
     database = Monitor.objects.get(project=empty, name="Database")
     assert (database.enabled, database.status) == (False, "paused")
     backup = Monitor.objects.get(project=empty, name="Nightly backup")
-    assert backup.heartbeat_key and backup.heartbeat_key != Monitor.objects.get(
-        project=source, name="Nightly backup"
-    ).heartbeat_key
+    assert (
+        backup.heartbeat_key
+        and backup.heartbeat_key
+        != Monitor.objects.get(project=source, name="Nightly backup").heartbeat_key
+    )
     window = MaintenanceWindow.objects.get(project=empty)
     assert sorted(m.name for m in window.monitors.all()) == ["Admin API", "Shop"]
 
@@ -250,7 +258,11 @@ def test_dry_run_diffs_and_writes_nothing_and_prune_deletes(
     shop["channels"] = []
     document["monitors"] = [m for m in document["monitors"] if m["name"] != "MX"]
     document["channels"].append(
-        {"name": "Status hook", "kind": "webhook", "target": "https://hooks.example.com/x"}
+        {
+            "name": "Status hook",
+            "kind": "webhook",
+            "target": "https://hooks.example.com/x",
+        }
     )
     path = tmp_path / "changed.yaml"
     path.write_text(yaml.safe_dump(document))
@@ -323,5 +335,11 @@ def test_a_member_below_admin_may_not_import(source, tmp_path) -> None:
     path.write_text(yaml.safe_dump({"monitors": []}))
     with pytest.raises(CommandError, match="admin role"):
         call_command(
-            "monitors", "import", str(path), "--project", source.slug, "--user", member.username
+            "monitors",
+            "import",
+            str(path),
+            "--project",
+            source.slug,
+            "--user",
+            member.username,
         )
