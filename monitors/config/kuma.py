@@ -160,7 +160,14 @@ def _common(
         item["interval_seconds"] = interval
     timeout = monitor.get("timeout")
     if isinstance(timeout, int | float) and timeout > 0 and item["kind"] != "heartbeat":
-        item["timeout_seconds"] = float(timeout)
+        if isinstance(interval, int) and timeout >= interval:
+            notes.add(
+                where,
+                f"timeout {timeout}s is not below the interval; the default "
+                "timeout is used",
+            )
+        else:
+            item["timeout_seconds"] = float(timeout)
     retries = monitor.get("maxretries")
     if isinstance(retries, int) and item["kind"] != "heartbeat":
         item["failure_threshold"] = min(retries + 1, 100)

@@ -7,7 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from alerts.models import Channel
 from monitors.models import Monitor, Project, Region
@@ -163,3 +163,21 @@ def test_gatus_config(project: Project, regions: list[Region]) -> None:
 
     again = _run("import-gatus", "gatus-config.yaml", project)
     assert again.startswith("No changes.")
+
+
+def test_an_imported_item_the_server_refuses_is_named(
+    project: Project, regions: list[Region], tmp_path: Path, settings
+) -> None:
+    settings.UPTIME_MIN_INTERVAL_SECONDS = 10
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "endpoints:\n"
+        "  - {name: slow, url: 'https://a.example/', interval: 1m}\n"
+        "  - {name: fast, url: 'https://b.example/', interval: 5s}\n"
+    )
+    with pytest.raises(CommandError) as caught:
+        call_command("monitors", "import-gatus", str(config), "--project", project.slug)
+    assert str(caught.value) == (
+        "monitors[1].interval_seconds: Must be at least 10 seconds. (item 'fast')"
+    )
+    assert not Monitor.objects.filter(project=project).exists()

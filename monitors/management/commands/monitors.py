@@ -14,6 +14,7 @@ quotas as the API.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from monitors.config import (
     ConfigError,
+    ImportResult,
     dump_document,
     export_document,
     import_document,
@@ -49,6 +51,20 @@ def _user(project: Project, username: str | None) -> User:
     if user is None:
         raise CommandError(f"No user {username!r}.")
     return user
+
+
+def _named(message: str, path: str, document: dict[str, Any]) -> str:
+    """The error, with the name of the item it is about: an imported file's
+    items are numbered in the converted document, not in the file."""
+    match = re.match(r"^(\w+)\[(\d+)\]", path)
+    if match is None:
+        return message
+    items = document.get(match[1])
+    index = int(match[2])
+    if not isinstance(items, list) or index >= len(items):
+        return message
+    name = items[index].get("name") if isinstance(items[index], dict) else None
+    return f"{message} (item {name!r})" if isinstance(name, str) else message
 
 
 def _read(path: str) -> str:
@@ -110,14 +126,10 @@ class Command(BaseCommand):
             document, unmapped = gatus_document(text)
         else:
             document = parse_document(text)
-        result = import_document(
-            document,
-            project=project,
-            user=_user(project, options["user"]),
-            environ=os.environ,
-            dry_run=options["dry_run"],
-            prune=options.get("prune", False),
-        )
+        try:
+            result = self._apply(project, document, options)
+        except ConfigError as exc:
+            raise CommandError(_named(str(exc), exc.path, document)) from None
         self.stdout.write(result.describe())
         for line in unmapped:
             self.stdout.write(self.style.WARNING(f"Not imported: {line}"))
@@ -125,3 +137,15 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was applied.")
         else:
             self.stdout.write(f"Applied {len(result.changes)} change(s).")
+
+    def _apply(
+        self, project: Project, document: dict[str, Any], options: dict[str, Any]
+    ) -> ImportResult:
+        return import_document(
+            document,
+            project=project,
+            user=_user(project, options["user"]),
+            environ=os.environ,
+            dry_run=options["dry_run"],
+            prune=options.get("prune", False),
+        )
