@@ -80,7 +80,7 @@ class ChannelsSection:
             not isinstance(minutes, int) or isinstance(minutes, bool)
         ):
             raise ConfigError(f"{path}.reminder_minutes", "A number of minutes.")
-        for name in ("kind", "target", "secret"):
+        for name in ("name", "kind", "target", "secret"):
             if name in item and not isinstance(item[name], str):
                 raise ConfigError(f"{path}.{name}", "Must be a string.")
 
@@ -123,6 +123,12 @@ class ChannelsSection:
             )
         # An omitted webhook secret keeps the stored one (a new webhook gets
         # a generated one): it is not compared.
+        for name in ("name", "target", "secret"):
+            limit = cast(Field, Channel._meta.get_field(name)).max_length or 0
+            if not isinstance(values.get(name, ""), str):
+                raise ConfigError(f"{path}.{name}", "Must be a string.")
+            if len(values.get(name, "")) > limit:
+                raise ConfigError(f"{path}.{name}", f"At most {limit} characters.")
         try:
             channel_clean(
                 project=ctx.project, values=values, channel=stored, user=ctx.user

@@ -166,6 +166,8 @@ def parse_document(text: str | bytes) -> dict[str, Any]:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError("", f"Not valid YAML or JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError("", "The document is nested too deeply.") from None
     if not isinstance(document, dict):
         raise ConfigError("", "The document must be a mapping of sections.")
     return document

@@ -102,6 +102,8 @@ class MaintenanceSection:
         unknown = sorted(set(item) - set(FIELDS))
         if unknown:
             raise ConfigError(f"{path}.{unknown[0]}", "Not a maintenance window field.")
+        if len(str(item["name"]).strip()) > 200:
+            raise ConfigError(f"{path}.name", "At most 200 characters.")
         weekdays = item.get("weekdays") or []
         if not isinstance(weekdays, list) or not all(
             isinstance(d, int) and not isinstance(d, bool) for d in weekdays

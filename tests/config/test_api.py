@@ -141,3 +141,29 @@ def test_another_projects_config_is_a_404(
     assert outsider_api.get(_url(project)).status_code == 404
     assert outsider_api.put(_url(project), {}, format="json").status_code == 404
     assert outsider_api.get("/api/config/?project=abc").status_code == 400
+
+
+def test_over_long_and_deeply_nested_values_are_400s(
+    api, project: Project, regions: list[Region]
+) -> None:
+    long_name = {
+        "channels": [{"name": "x" * 101, "kind": "email", "target": "a@b.example"}]
+    }
+    response = api.put(_url(project), long_name, format="json")
+    assert response.json() == {"channels[0].name": ["At most 100 characters."]}
+    window = {
+        "maintenance_windows": [
+            {
+                "name": "w" * 201,
+                "starts_at": "2026-01-01T00:00:00Z",
+                "ends_at": "2026-01-01T01:00:00Z",
+            }
+        ]
+    }
+    response = api.put(_url(project), window, format="json")
+    assert response.json() == {
+        "maintenance_windows[0].name": ["At most 200 characters."]
+    }
+    nested = "monitors: " + "[" * 5000 + "]" * 5000
+    response = api.put(_url(project), nested, content_type="application/yaml")
+    assert response.status_code == 400

@@ -205,7 +205,7 @@ def test_export_writes_secrets_as_references_only(source, tmp_path) -> None:
 
 
 def test_export_then_import_into_an_empty_project_is_the_same(
-    source, empty, tmp_path, monkeypatch, allow_private
+    source, empty, tmp_path, monkeypatch
 ) -> None:
     for name, value in SECRET_ENV.items():
         monkeypatch.setenv(name, value)
@@ -249,9 +249,7 @@ def test_export_then_import_into_an_empty_project_is_the_same(
     assert _snapshot(empty) == before
 
 
-def test_dry_run_diffs_and_writes_nothing_and_prune_deletes(
-    source, tmp_path, allow_private
-) -> None:
+def test_dry_run_diffs_and_writes_nothing_and_prune_deletes(source, tmp_path) -> None:
     document = yaml.safe_load(_export(source, tmp_path))
     shop = next(m for m in document["monitors"] if m["name"] == "Shop")
     shop["interval_seconds"] = 120
