@@ -14,7 +14,7 @@ class AlertsConfig(AppConfig):
         from monitors.timeline import register_timeline_provider
         from uptime.metrics import register_collector
 
-        from . import receivers  # noqa: F401
+        from . import config, receivers  # noqa: F401
         from .api.fields import channels_field
         from .metrics import collect
         from .timeline import notification_entries
@@ -22,3 +22,4 @@ class AlertsConfig(AppConfig):
         register_monitor_field("channels", channels_field)
         register_timeline_provider(notification_entries)
         register_collector(collect)
+        config.register()

@@ -11,5 +11,6 @@ class MonitorsConfig(AppConfig):
         from uptime.metrics import register_collector
 
         from . import health, receivers  # noqa: F401
+        from .config import maintenance, monitors  # noqa: F401  # register sections
 
         register_collector(health.collect)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from .config import ConfigView
 from .maintenance import MaintenanceWindowViewSet
 from .views import IncidentViewSet, MonitorViewSet, RegionViewSet
 
@@ -11,4 +13,7 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("regions", RegionViewSet, basename="region")
 router.register("maintenance", MaintenanceWindowViewSet, basename="maintenance")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("config/", ConfigView.as_view(), name="config"),
+    *router.urls,
+]
