@@ -200,6 +200,15 @@ def _walk(
     key = _create_api_key(page, step)
     assert _api_get(base, key, "/api/monitors/")["results"] == []
     assert requests.get(f"{base}/api/monitors/", timeout=10).status_code in (401, 403)
+    # The README's bad-input example, as curl -d sends it.
+    refused = requests.post(
+        f"{base}/api/monitors/",
+        data={"url": "ftp://x", "name": "x"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {"url": ["Only http and https URLs can be checked."]}
 
     # 3. An HTTP monitor through the form.
     _add_http_monitor(page, step, target.url("/health"))
