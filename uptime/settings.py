@@ -28,7 +28,8 @@ if not SECRET_KEY:
         # signed links: refuse to start instead.
         raise ConfigError(
             "SECRET_KEY is not set. Set it to a long random value, e.g. the "
-            "output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            "output of: .venv/bin/python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'"
             " (DEBUG=true, as make run sets, uses a development key instead)."
         )
     SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105

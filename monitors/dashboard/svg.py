@@ -90,6 +90,8 @@ def _time_label(moment: datetime, span_seconds: float) -> str:
 
 FAIL_COLOUR = "#c62828"
 PAUSED_COLOUR = "#6d6d6d"
+# The narrowest incident span drawn, in the chart's units (about pixels).
+MIN_SPAN_PX = 4.0
 
 
 def response_chart(chart: Chart, width: int = 720, height: int = 260) -> SafeString:
@@ -171,6 +173,11 @@ def _incident_spans(chart: Chart, plot: _Plot) -> list[str]:
     for incident in chart.incidents:
         end = incident.ended_at or chart.end
         x1, x2 = plot.x_at(incident.started_at), plot.x_at(end)
+        if x2 - x1 < MIN_SPAN_PX:
+            # Seconds of downtime in an hour's chart are under a pixel wide:
+            # widened to be seen, kept inside the plot's right edge.
+            x1 = min(x1, plot.left + plot.width - MIN_SPAN_PX)
+            x2 = x1 + MIN_SPAN_PX
         took = rows.duration_text((end - incident.started_at).total_seconds())
         if incident.status == IncidentStatus.PAUSED:
             # Confirmed downtime until the pause, but no recovery was seen:
@@ -183,7 +190,7 @@ def _incident_spans(chart: Chart, plot: _Plot) -> list[str]:
             tip = f"Incident: {took}{so_far}"
         parts.append(
             f'<rect class="{css}" x="{x1}" y="{plot.top}" '
-            f'width="{round(max(x2 - x1, 1.0), 1)}" height="{plot.height}" '
+            f'width="{round(x2 - x1, 1)}" height="{plot.height}" '
             f'fill="{colour}" fill-opacity="0.14">'
             f"<title>{escape(tip)}, {escape(incident.reason)}</title></rect>"
         )

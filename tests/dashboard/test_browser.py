@@ -7,86 +7,25 @@ screenshots land in artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from alerts.transports import REGISTRY as TRANSPORTS
 from monitors.checks import REGISTRY as CHECK_KINDS
 from monitors.models import Monitor, Project
 from monitors.runner import run_checks
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls made
-# by the test itself (seeding ticks) are ordinary blocking calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from tests.dashboard.conftest import shot, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's connection
-        # in a context variable (asgiref treats the thread as async); close it
-        # here, or it outlives the test and blocks the test database teardown.
-        connections.close_all()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    dialogs: list[str] = []
-
-    def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", dismiss)
-    page.dialogs = dialogs  # type: ignore[attr-defined]  # the test's own record
-    yield page
-    context.close()
-
-
-def _shot(page: Page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
 
 
 def _check_all_regions(monitor: Monitor) -> None:
     slot = timezone.now().replace(microsecond=0)
     for region in monitor.regions.all():
         run_checks(region_code=region.code, scheduled_at=slot, monitor_ids=[monitor.pk])
-
-
-def _sign_up(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/signup/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Email").fill(f"{username}@example.com")
-    page.locator("input[name=password1]").fill("a-long-pass-phrase-9")
-    page.locator("input[name=password2]").fill("a-long-pass-phrase-9")
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("heading", name="Monitors")).to_be_visible()
 
 
 def _nav(page: Page, name: str) -> None:
@@ -107,7 +46,7 @@ def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
 ) -> None:
     settings.UPTIME_DASHBOARD_REFRESH_SECONDS = 1
     base = live_server.url
-    _sign_up(page, base, "dana")
+    sign_up(page, base, "dana")
     expect(page.get_by_text("No monitors yet")).to_be_visible()
 
     _add_monitor(page, "Loopback shop", target.url("/health"))
@@ -124,13 +63,13 @@ def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
     assert page.evaluate("window.__sameDocument") is True
     assert "/health" in target.hits
     expect(row.locator("svg.spark polyline")).to_have_count(1)
-    overview_shot = _shot(page, "overview")
+    overview_shot = shot(page, "overview")
 
     # The monitor page: the chart has a line per region, the latest checks.
     row.get_by_role("link", name="Loopback shop").click()
     expect(page.locator("svg.chart polyline, svg.chart circle").first).to_be_visible()
     expect(page.get_by_role("heading", name="Latest checks")).to_be_visible()
-    monitor_shot = _shot(page, "monitor")
+    monitor_shot = shot(page, "monitor")
 
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_text("Monitor paused")).to_be_visible()
@@ -151,19 +90,19 @@ def test_a_newcomer_signs_up_adds_a_monitor_and_publishes_a_status_page(
     expect(public.get_by_role("heading", name="Loopback shop")).to_be_visible()
     expect(public.get_by_text("All systems operational")).to_be_visible()
     assert "/health" not in public.content()
-    status_shot = _shot(public, "status-page")
+    status_shot = shot(public, "status-page")
     public.close()
 
     assert page.dialogs == []  # type: ignore[attr-defined]  # set by the page fixture
-    for shot in (overview_shot, monitor_shot, status_shot):
-        assert shot.stat().st_size > 5000
+    for path in (overview_shot, monitor_shot, status_shot):
+        assert path.stat().st_size > 5000
 
 
 def test_a_monitor_named_like_html_shows_as_text_and_runs_nothing(
     live_server, page: Page, regions, allow_private, target
 ) -> None:
     base = live_server.url
-    _sign_up(page, base, "erin")
+    sign_up(page, base, "erin")
     _add_monitor(page, XSS, target.url("/"))
     expect(page.get_by_role("heading", name=XSS)).to_be_visible()
     _nav(page, "Monitors")
@@ -176,7 +115,7 @@ def test_a_monitor_named_like_html_shows_as_text_and_runs_nothing(
 def test_the_overview_fits_a_phone(live_server, browser: Browser, regions) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
-    _sign_up(page, live_server.url, "fay")
+    sign_up(page, live_server.url, "fay")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     context.close()
@@ -211,7 +150,7 @@ def test_the_monitor_form_shows_only_the_chosen_kinds_options(
     live_server, page: Page, regions
 ) -> None:
     errors = _console_errors(page)
-    _sign_up(page, live_server.url, "gus")
+    sign_up(page, live_server.url, "gus")
     page.goto(f"{live_server.url}/monitors/new/")
     sections = {
         kind.name: page.locator(f'fieldset.form-section[data-kind="{kind.name}"]')
@@ -232,11 +171,11 @@ def test_the_monitor_form_shows_only_the_chosen_kinds_options(
     page.get_by_label("Check type").select_option("http")
     expect(page.get_by_label("Basic auth password")).to_be_visible()
     assert page.locator("[name=clear_auth_password]").count() == 0
-    _shot(page, "monitor-form-http")
+    shot(page, "monitor-form-http")
     page.get_by_label("Check type").select_option("dns")
     expect(page.get_by_label("DNS record type")).to_be_visible()
     expect(page.get_by_label("HTTP method")).to_be_hidden()
-    _shot(page, "monitor-form-dns")
+    shot(page, "monitor-form-dns")
     assert errors == []
     _assert_the_csp_listener_hears_violations(page, errors)
 
@@ -246,7 +185,7 @@ def test_without_javascript_the_monitor_form_shows_every_kinds_options(
 ) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    _sign_up(page, live_server.url, "hal")
+    sign_up(page, live_server.url, "hal")
     page.goto(f"{live_server.url}/monitors/new/")
     for kind in CHECK_KINDS.values():
         if kind.options:
@@ -260,7 +199,7 @@ def test_the_channel_form_shows_only_the_chosen_kinds_fields_and_wording(
     live_server, page: Page, regions
 ) -> None:
     errors = _console_errors(page)
-    _sign_up(page, live_server.url, "ida")
+    sign_up(page, live_server.url, "ida")
     page.goto(f"{live_server.url}/channels/new/")
     secret = page.locator("[name=secret]")
     target_label = page.locator('label[for="id_target"]')
@@ -275,7 +214,7 @@ def test_the_channel_form_shows_only_the_chosen_kinds_fields_and_wording(
         else:
             expect(secret).to_be_hidden()
     page.get_by_label("Type").select_option("email")
-    _shot(page, "channel-form-email")
+    shot(page, "channel-form-email")
     # The kind's wording is for the label only: the form still posts.
     page.get_by_label("Name").fill("Ops mail")
     page.get_by_label("Email address").fill("ops@example.com")

@@ -138,6 +138,29 @@ def test_an_open_incident_reaches_the_right_edge_and_says_so_far(
     )
 
 
+def test_an_incident_of_seconds_is_still_wide_enough_to_see(
+    owner_client, make_monitor, regions
+) -> None:
+    # A first hour's incident: seconds long, a fraction of a pixel over an
+    # hour. It is drawn a few units wide at its start, inside the plot.
+    monitor = make_monitor()
+    now = timezone.now()
+    _incident(
+        monitor, now - timedelta(minutes=30), now - timedelta(minutes=30, seconds=-6)
+    )
+    _incident(monitor, now - timedelta(seconds=4), None, status=IncidentStatus.OPEN)
+    earlier, latest = sorted(
+        _spans(_chart_svg(owner_client, monitor)), key=lambda r: float(r.get("x", 0))
+    )
+    assert float(earlier.get("x", 0)) == pytest.approx(_x(30 * 60), abs=0.5)
+    assert float(earlier.get("width", 0)) == svg.MIN_SPAN_PX
+    assert earlier.findtext("title") == "Incident: 6 s, HTTP 503"
+    assert float(latest.get("width", 0)) == svg.MIN_SPAN_PX
+    right = float(latest.get("x", 0)) + float(latest.get("width", 0))
+    assert right == pytest.approx(PLOT_LEFT + PLOT_WIDTH, abs=0.2)
+    assert (latest.findtext("title") or "").startswith("Incident: 4 s so far")
+
+
 def test_an_incident_closed_by_a_pause_is_shaded_grey_and_says_so(
     owner_client, make_monitor
 ) -> None:
