@@ -135,6 +135,23 @@ def postgres_backends() -> list[int]:
     return found
 
 
+def server_processes() -> dict[str, list[int]]:
+    """Every PostgreSQL and Redis server process on the box (the whole
+    cluster: background writers, WAL and other databases' backends too, so
+    measure on a quiet box)."""
+    found: dict[str, list[int]] = {"PostgreSQL (all)": [], "Redis (all)": []}
+    for pid in _all_pids():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") or b"/bin/postgres\0" in title:
+            found["PostgreSQL (all)"].append(pid)
+        elif title.startswith(b"redis-server"):
+            found["Redis (all)"].append(pid)
+    return found
+
+
 def cpu_by_pid(pids: list[int]) -> dict[int, float]:
     out = {}
     for pid in pids:
@@ -410,12 +427,17 @@ def run(args: argparse.Namespace) -> None:
         trees = {name: process_tree(p.pid) for name, p in processes.items()}
         before = {name: cpu_by_pid(pids) for name, pids in trees.items()}
         pg_before = cpu_by_pid(postgres_backends())
+        servers_before = {n: cpu_by_pid(p) for n, p in server_processes().items()}
         window_start = timezone.now()
         time.sleep(args.window)
         window_end = timezone.now()
         trees = {name: process_tree(p.pid) for name, p in processes.items()}
         after = {name: cpu_by_pid(pids) for name, pids in trees.items()}
         pg_after = cpu_by_pid(postgres_backends())
+        servers = {
+            name: cpu_delta(servers_before.get(name, {}), cpu_by_pid(pids))
+            for name, pids in server_processes().items()
+        }
         rss = {name: rss_mb(pids) for name, pids in trees.items()}
         # Pages under the same load, after the CPU window (not charged to checks).
         pages = page_times(web_port, setup.sample_monitor)
@@ -429,12 +451,32 @@ def run(args: argparse.Namespace) -> None:
         target.terminate()
         target.wait(10)
     report(
-        args, figures, expected, window, before, after, pg_before, pg_after, rss, pages
+        args,
+        figures,
+        expected,
+        window,
+        before,
+        after,
+        pg_before,
+        pg_after,
+        servers,
+        rss,
+        pages,
     )
 
 
 def report(
-    args, figures, expected, window, before, after, pg_before, pg_after, rss, pages
+    args,
+    figures,
+    expected,
+    window,
+    before,
+    after,
+    pg_before,
+    pg_after,
+    servers,
+    rss,
+    pages,
 ) -> None:
     seconds = (window[1] - window[0]).total_seconds()
     checks = max(figures["ticks"], 1)
@@ -468,10 +510,19 @@ def report(
     for name in sorted(cpu):
         rows.append((f"CPU ms/check {name}", f"{cpu[name] * 1000 / checks:.2f}"))
     rows.append(("CPU ms/check project processes", f"{project_ms:.2f}"))
-    rows.append(("CPU ms/check PostgreSQL backends", f"{pg * 1000 / checks:.2f}"))
+    rows.append(
+        (
+            f"CPU ms/check PostgreSQL ({len(pg_after)} backends)",
+            f"{pg * 1000 / checks:.2f}",
+        )
+    )
     rows.append(
         ("CPU ms/check project + PostgreSQL", f"{project_ms + pg * 1000 / checks:.2f}")
     )
+    for name, seconds_used in sorted(servers.items()):
+        rows.append((f"CPU ms/check {name}", f"{seconds_used * 1000 / checks:.2f}"))
+    whole = project_ms + sum(servers.values()) * 1000 / checks
+    rows.append(("CPU ms/check whole box (target excluded)", f"{whole:.2f}"))
     rows.append(("RSS", ", ".join(f"{n} {v:.0f} MB" for n, v in sorted(rss.items()))))
     for name, ms in pages.items():
         rows.append((f"{name} (signed in)", f"{ms:.0f} ms"))
