@@ -22,7 +22,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from uptime import sanitize
-from uptime.bulk import update_from_values
+from uptime.bulk import insert_from_arrays, update_from_values
 
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
@@ -563,12 +563,26 @@ def _tick_unstorable(tick: Tick) -> Tick:
     return _tick_from(stand_in, region=tick.region, scheduled_at=tick.scheduled_at)
 
 
+TICK_COLUMNS = (
+    "monitor",
+    "region",
+    "scheduled_at",
+    "checked_at",
+    "status",
+    "response_time_ms",
+    "status_code",
+    "error",
+    "message",
+    "details",
+)
+
+
 def ticks_store(
     *, region: Region, scheduled_at: datetime, results: Sequence[TickResult]
 ) -> list[Tick]:
     """Insert the batch's ticks; one bad row never loses the others.
 
-    One multi-row INSERT normally. If the database refuses it for a reason
+    One INSERT from per-column arrays normally. If the database refuses it for a reason
     in the data (not a lost connection), each row is inserted in its own
     savepoint; a row that is still refused becomes a DOWN tick with
     ``error=internal`` and a log line naming its monitor. A redelivered task
@@ -579,7 +593,7 @@ def ticks_store(
     ]
     try:
         with transaction.atomic():
-            Tick.objects.bulk_create(ticks, ignore_conflicts=True)
+            insert_from_arrays(ticks, TICK_COLUMNS, ignore_conflicts=True)
         return ticks
     except (OperationalError, InterfaceError):
         raise  # the database is gone; the caller keeps the results and retries
