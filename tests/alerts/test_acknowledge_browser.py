@@ -11,7 +11,11 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Notification
 from monitors.models import Incident
-from tests.dashboard.test_browser import _shot, browser, page  # noqa: F401  # fixtures
+from tests.dashboard import test_browser as shared
+
+# The browser fixtures of the dashboard's browser tests (Debian's Chromium).
+browser = shared.browser
+page = shared.page
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -27,7 +31,7 @@ def test_the_alerts_link_acknowledges_after_a_click_and_the_timeline_says_so(
     regions,
     make_channel,
     open_incident,
-    owner,  # noqa: F811  # the fixture
+    owner,
 ) -> None:
     monitor = make_monitor(name="Checkout", regions=regions[:1], failure_threshold=1)
     make_channel(target="https://hooks.example/ops", monitors=[monitor])
@@ -45,7 +49,7 @@ def test_the_alerts_link_acknowledges_after_a_click_and_the_timeline_says_so(
     page.get_by_label("Note").fill("restarting the pods")
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("status")).to_contain_text(f"Acknowledged by {NAME}")
-    _shot(page, "incident-acknowledged-by-link")
+    shared._shot(page, "incident-acknowledged-by-link")
     assert page.locator("b", has_text="Pat").count() == 0  # text, not markup
 
     # Once more (a second click, another recipient): the first one stays.
@@ -71,7 +75,7 @@ def test_the_alerts_link_acknowledges_after_a_click_and_the_timeline_says_so(
 
 def test_a_changed_link_shows_a_page_not_an_error(
     live_server,
-    page: Page,  # noqa: F811  # the fixture
+    page: Page,
 ) -> None:
     response = page.goto(f"{live_server.url}/incidents/acknowledge/eyJpIjoxfQ:bad:sig/")
     assert response is not None and response.status == 400
