@@ -49,6 +49,14 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
             }
         )
     buttons: list[dict[str, Any]] = []
+    if msg.incident_url:
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Open the incident"},
+                "url": msg.incident_url,
+            }
+        )
     if msg.acknowledge_url:
         # A link button: Slack opens the confirm page, which acknowledges.
         buttons.append(
@@ -57,14 +65,6 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
                 "text": {"type": "plain_text", "text": "Acknowledge"},
                 "style": "primary",
                 "url": msg.acknowledge_url,
-            }
-        )
-    if msg.incident_url:
-        buttons.append(
-            {
-                "type": "button",
-                "text": {"type": "plain_text", "text": "Open the incident"},
-                "url": msg.incident_url,
             }
         )
     if buttons:
