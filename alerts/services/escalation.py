@@ -42,10 +42,21 @@ _DOWN_INCIDENT_EVENTS = (
 )
 
 
-def incident_channels(*, incident: Incident, event: str) -> QuerySet[Channel]:
+def incident_channels(
+    *, incident: Incident, event: str, step: EscalationStep | None = None
+) -> QuerySet[Channel]:
     """The channels an incident's ``event`` goes to (before each channel's
-    own switches: enabled, notify_down/up, which ``outbox`` applies)."""
+    own switches: enabled, notify_down/up, which ``outbox`` applies).
+
+    Every incident alert asks here: the opening and the recovery (signal
+    receivers), reminders, and each escalation ``step``. A rule that holds
+    an incident's alerts back belongs here, once.
+    """
     monitor = incident.monitor
+    if event == Event.INCIDENT_ESCALATED:
+        if step is None or step.policy_id != monitor.escalation_policy_id:
+            return Channel.objects.none()
+        return step.channels.all()
     if monitor.escalation_policy_id is None:
         return monitor.channels.all()
     if event == Event.INCIDENT_OPENED:
@@ -101,7 +112,9 @@ def _escalate_incident(
         if k is None:
             continue
         ids += write_rows(
-            channels=step.channels.all(),
+            channels=incident_channels(
+                incident=incident, event=Event.INCIDENT_ESCALATED, step=step
+            ),
             event=Event.INCIDENT_ESCALATED,
             dedupe_key=f"incident:{incident.pk}:escalated:{step.pk}:{k}",
             payload=incident_payload(

@@ -255,7 +255,11 @@ def notifications_remind(*, now: datetime | None = None) -> int:
                 continue
             ids = _remind_incident(
                 incident=incident,
-                channels=channels.filter(monitors=incident.monitor_id),
+                channels=channels.filter(
+                    pk__in=incident_channels(
+                        incident=incident, event=Event.INCIDENT_REMINDER
+                    ).values("pk")
+                ),
                 now=now,
             )
             # Per incident, not the run's total: an incident that got nothing
