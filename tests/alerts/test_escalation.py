@@ -255,3 +255,38 @@ def test_escalation_skips_flapping_and_maintenance(
     assert escalations_due(now=_at(incident, 6)) == 0
     type(monitor).objects.filter(pk=monitor.pk).update(flapping=False)
     assert escalations_due(now=timezone.now() + timedelta(minutes=6)) == 1
+
+
+def test_the_admin_adds_a_policy_with_steps_of_its_own_projects_channels(
+    client, owner, project, channels
+) -> None:
+    type(owner).objects.filter(pk=owner.pk).update(is_staff=True, is_superuser=True)
+    client.force_login(owner)
+    other = project_create(owner=owner, name="Other")
+    foreign = channel_create(
+        project=other, name="theirs", kind="webhook", target="https://hooks.example/t"
+    )
+    answer = client.post(
+        "/admin/monitors/escalationpolicy/add/",
+        {
+            "project": project.pk,
+            "name": "Admin made",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0",
+            "steps-MAX_NUM_FORMS": "1000",
+            "steps-0-order": "0",
+            "steps-0-delay_minutes": "5",
+            "steps-0-channels": [str(channels["first"].pk), str(foreign.pk)],
+        },
+        follow=True,
+    )
+    assert answer.status_code == 200
+    policy = EscalationPolicy.objects.get(name="Admin made")
+    step = policy.steps.get()
+    assert step.delay_minutes == 5
+    # Another project's channel would hear of this project's incidents.
+    assert list(step.channels.values_list("name", flat=True)) == ["first"]
+    assert b"another project" in answer.content
+    listing = client.get("/admin/monitors/escalationpolicy/")
+    assert b"Admin made" in listing.content
