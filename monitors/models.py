@@ -558,6 +558,13 @@ class Incident(models.Model):
             models.Index(
                 fields=["monitor", "-started_at"], name="incident_monitor_idx"
             ),
+            # The incident machine's per-batch look for a recent resolve by
+            # hand (monitors/incidents.py): few rows, so a small index.
+            models.Index(
+                fields=["monitor", "resolved_at"],
+                name="incident_by_hand_idx",
+                condition=Q(resolved_by_hand=True),
+            ),
         ]
 
     def __str__(self) -> str:
