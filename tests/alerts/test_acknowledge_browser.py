@@ -11,11 +11,15 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Notification
 from monitors.models import Incident
-from tests.dashboard import test_browser as shared
+from tests.dashboard import conftest as dashboard
+from tests.dashboard import test_browser
 
-# The browser fixtures of the dashboard's browser tests (Debian's Chromium).
-browser = shared.browser
-page = shared.page
+# The dashboard's browser fixtures (Debian's Chromium, Playwright): in its
+# conftest once they are shared there, in its browser test module before.
+_home = dashboard if hasattr(dashboard, "browser") else test_browser
+browser = _home.browser
+page = _home.page
+shot = getattr(_home, "shot", None) or getattr(_home, "_shot")  # noqa: B009  # either name, by tree
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -49,7 +53,7 @@ def test_the_alerts_link_acknowledges_after_a_click_and_the_timeline_says_so(
     page.get_by_label("Note").fill("restarting the pods")
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("status")).to_contain_text(f"Acknowledged by {NAME}")
-    shared._shot(page, "incident-acknowledged-by-link")
+    shot(page, "incident-acknowledged-by-link")
     assert page.locator("b", has_text="Pat").count() == 0  # text, not markup
 
     # Once more (a second click, another recipient): the first one stays.
