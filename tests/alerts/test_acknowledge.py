@@ -11,7 +11,9 @@ import pytest
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from accounts.services import api_key_create
 from alerts.models import Event, Notification
 from alerts.services import incident_payload, notifications_remind
 from alerts.services.acknowledge import ACK_SALT
@@ -250,3 +252,17 @@ def test_a_tampered_or_expired_link_is_a_400(incident) -> None:
     assert Client().get(f"/incidents/acknowledge/{other}/").status_code == 400
     incident.refresh_from_db()
     assert incident.acknowledged_at is None
+
+
+def test_a_read_only_api_key_may_read_but_not_acknowledge_or_resolve(
+    incident, owner
+) -> None:
+    _key, raw = api_key_create(user=owner, name="dash", read_only=True)
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert reader.get(f"/api/incidents/{incident.pk}/").status_code == 200
+    for action in ("acknowledge", "resolve"):
+        answer = reader.post(f"/api/incidents/{incident.pk}/{action}/")
+        assert answer.status_code == 403
+    incident.refresh_from_db()
+    assert (incident.status, incident.acknowledged_at) == ("open", None)
