@@ -17,7 +17,13 @@ from alerts.services import (
 )
 from alerts.services.escalation import opened_at
 from monitors import services
-from monitors.models import EscalationPolicy, Incident, Project, Role
+from monitors.models import (
+    EscalationPolicy,
+    Incident,
+    MaintenanceWindow,
+    Project,
+    Role,
+)
 from monitors.services import incident_acknowledge, project_create
 from tests.conftest import api_client_for, client_for
 
@@ -254,7 +260,17 @@ def test_escalation_skips_flapping_and_maintenance(
     type(monitor).objects.filter(pk=monitor.pk).update(flapping=True)
     assert escalations_due(now=_at(incident, 6)) == 0
     type(monitor).objects.filter(pk=monitor.pk).update(flapping=False)
-    assert escalations_due(now=timezone.now() + timedelta(minutes=6)) == 1
+    later = timezone.now() + timedelta(minutes=6)
+    # A window with no monitors named covers every monitor of the project.
+    window = MaintenanceWindow.objects.create(
+        project=monitor.project,
+        title="Deploy",
+        starts_at=later - timedelta(minutes=1),
+        ends_at=later + timedelta(minutes=30),
+    )
+    assert escalations_due(now=later) == 0
+    window.delete()
+    assert escalations_due(now=later) == 1
 
 
 def test_the_admin_adds_a_policy_with_steps_of_its_own_projects_channels(
