@@ -157,3 +157,17 @@ class StepForm(forms.Form):
 
 
 StepFormSet = forms.formset_factory(StepForm, extra=0, max_num=10, absolute_max=10)
+
+
+class AckForm(forms.Form):
+    """The acknowledge link's page: who (without an account, a name) and a note."""
+
+    name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name",
+        help_text="Shown on the incident's timeline.",
+    )
+    note = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,7 +21,7 @@ from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
 
 from . import services
-from .forms import ChannelForm, PolicyForm, StepFormSet
+from .forms import AckForm, ChannelForm, PolicyForm, StepFormSet
 from .models import Channel, ChannelKind, Notification
 
 
@@ -199,18 +198,6 @@ def channel_confirm(request: HttpRequest, token: str) -> HttpResponse:
             "project_name": channel.project.name,
             "done": done,
         },
-    )
-
-
-class AckForm(forms.Form):
-    name = forms.CharField(
-        max_length=150,
-        required=False,
-        label="Your name",
-        help_text="Shown on the incident's timeline.",
-    )
-    note = forms.CharField(
-        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 

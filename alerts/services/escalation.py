@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -223,8 +224,6 @@ def policy_save(
     channels (the project's); None on an update keeps them. Steps are kept
     in delay order. Raises ValidationError by field.
     """
-    from django.core.exceptions import ValidationError
-
     errors: dict[str, list[str]] = {}
     if steps is not None:
         step_errors = _steps_clean(project, steps)
