@@ -9,13 +9,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from monitors.admin import ProjectScopedAdmin
-from monitors.models import Role
+from monitors.models import EscalationPolicy, Role
 from uptime.auth import signed_in_user
 
 from .models import (
     CHANNEL_SETTINGS,
     Channel,
     ChannelKind,
+    EscalationStep,
     Notification,
     OperatorNotification,
     mask_url,
@@ -246,3 +247,46 @@ class OperatorNotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 1
+    filter_horizontal = ("channels",)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Only the policy's own project's channels (its id is in the URL of
+        # a change page; a new policy's steps are checked on save).
+        policy_id = request.resolver_match.kwargs.get("object_id")
+        if policy_id is not None:
+            project = EscalationPolicy.objects.filter(pk=policy_id).values("project")
+            kwargs["queryset"] = Channel.objects.filter(project__in=project)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(ProjectScopedAdmin):
+    """Policies route alerts to channels: admins and owners, as channels."""
+
+    change_role = Role.ADMIN
+    list_display = ("name", "project", "created_at")
+    search_fields = ("name", "project__name")
+    list_select_related = ("project",)
+    inlines = (EscalationStepInline,)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        policy = form.instance
+        foreign = Channel.objects.filter(escalation_steps__policy=policy).exclude(
+            project=policy.project_id
+        )
+        if foreign.exists():
+            # Another project's channels would hear of this project's
+            # incidents: dropped, and said so.
+            for step in policy.steps.all():
+                step.channels.remove(*foreign)
+            self.message_user(
+                request,
+                "Channels of another project were removed from the steps.",
+                level=messages.WARNING,
+            )

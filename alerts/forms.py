@@ -110,3 +110,64 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
                 for name, fields in own.items()
             ),
         ]
+
+
+class PolicyForm(DescribedErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=100)
+
+
+class StepForm(forms.Form):
+    """One step of a policy; a row left without channels is no step."""
+
+    delay_minutes = forms.IntegerField(
+        min_value=0,
+        max_value=10080,
+        required=False,
+        label="After (minutes unacknowledged)",
+        help_text="0: with the opening alert.",
+    )
+    repeat_every_minutes = forms.IntegerField(
+        min_value=1,
+        max_value=10080,
+        required=False,
+        label="Repeat every (minutes)",
+        help_text="Empty: once.",
+    )
+    channels = forms.ModelMultipleChoiceField(
+        queryset=Channel.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Notify",
+    )
+
+    def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        channels = cast(forms.ModelMultipleChoiceField, self.fields["channels"])
+        channels.queryset = Channel.objects.filter(project=project).order_by("name")
+
+    def step(self) -> dict[str, Any] | None:
+        data = self.cleaned_data
+        if not data.get("channels"):
+            return None
+        return {
+            "delay_minutes": data.get("delay_minutes") or 0,
+            "repeat_every_minutes": data.get("repeat_every_minutes"),
+            "channels": list(data["channels"]),
+        }
+
+
+StepFormSet = forms.formset_factory(StepForm, extra=0, max_num=10, absolute_max=10)
+
+
+class AckForm(forms.Form):
+    """The acknowledge link's page: who (without an account, a name) and a note."""
+
+    name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name",
+        help_text="Shown on the incident's timeline.",
+    )
+    note = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

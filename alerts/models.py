@@ -11,7 +11,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from monitors.models import Incident, Monitor, Project, RegionHealthEvent
+from monitors.models import (
+    EscalationPolicy,
+    Incident,
+    Monitor,
+    Project,
+    RegionHealthEvent,
+)
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
@@ -42,6 +48,8 @@ class Event(models.TextChoices):
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_RESOLVED = "incident.resolved"
     INCIDENT_REMINDER = "incident.reminder"
+    # A later step of the monitor's escalation policy: nobody acknowledged.
+    INCIDENT_ESCALATED = "incident.escalated"
     CERTIFICATE_EXPIRING = "certificate.expiring"
     MONITOR_DEGRADED = "monitor.degraded"
     MONITOR_DEGRADED_RESOLVED = "monitor.degraded_resolved"
@@ -54,6 +62,13 @@ class Event(models.TextChoices):
 
 # Which channel switch ("down" or "up") an event answers to.
 DOWN_EVENTS = {Event.INCIDENT_OPENED, Event.INCIDENT_REMINDER}
+DOWN_EVENTS |= {Event.INCIDENT_ESCALATED}
+# The events that carry a signed acknowledge link: the incident is open.
+ACKNOWLEDGEABLE_EVENTS = {
+    Event.INCIDENT_OPENED,
+    Event.INCIDENT_REMINDER,
+    Event.INCIDENT_ESCALATED,
+}
 DOWN_EVENTS |= {Event.CERTIFICATE_EXPIRING}
 # Flapping starts: trouble (it stands in for the DOWN alerts it holds back).
 # It stops: the episode is over, as a resolve is; had it settled down, the
@@ -155,6 +170,30 @@ class Channel(models.Model):
         return mask_url(self.target)
 
 
+class EscalationStep(models.Model):
+    """One step of a policy: ``delay_minutes`` after the incident opened,
+    still unacknowledged, notify ``channels``; with ``repeat_every_minutes``
+    again every so often until someone acknowledges or it resolves.
+
+    A step with no delay is sent as the incident's opening alert; later ones
+    by the ``alerts.escalate_due`` task (alerts.services.escalation).
+    """
+
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps"
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    delay_minutes = models.PositiveIntegerField(default=0)
+    repeat_every_minutes = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.ManyToManyField(Channel, related_name="escalation_steps")
+
+    class Meta:
+        ordering = ("order", "delay_minutes", "id")
+
+    def __str__(self) -> str:
+        return f"Step {self.order}: after {self.delay_minutes} min"
+
+
 class NotificationStatus(models.TextChoices):
     PENDING = "pending"
     SENT = "sent"
@@ -231,11 +270,13 @@ class Notification(Delivery):
             models.UniqueConstraint(
                 fields=["channel", "dedupe_key"], name="notification_dedupe"
             ),
-            # One row per (incident, channel, event);
-            # reminders repeat by design and are deduplicated by key.
+            # One row per (incident, channel, event); reminders and
+            # escalation steps repeat by design and are deduplicated by key
+            # (which names the reminder, or the step and its round).
             models.UniqueConstraint(
                 fields=["incident", "channel", "event"],
-                condition=Q(incident__isnull=False) & ~Q(event="incident.reminder"),
+                condition=Q(incident__isnull=False)
+                & ~Q(event__in=["incident.reminder", "incident.escalated"]),
                 name="notification_one_per_incident_event",
             ),
         ]

@@ -26,3 +26,8 @@ def sweep() -> int:
 @shared_task(name="alerts.remind", ignore_result=True)
 def remind() -> int:
     return services.notifications_remind()
+
+
+@shared_task(name="alerts.escalate_due", ignore_result=True)
+def escalate_due() -> int:
+    return services.escalations_due()

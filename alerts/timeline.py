@@ -11,6 +11,7 @@ _EVENT_TITLES: dict[str, str] = {
     Event.INCIDENT_OPENED: "Down alert",
     Event.INCIDENT_RESOLVED: "Recovery alert",
     Event.INCIDENT_REMINDER: "Reminder",
+    Event.INCIDENT_ESCALATED: "Escalation",
 }
 
 

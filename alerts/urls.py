@@ -17,6 +17,15 @@ urlpatterns = [
         views.channel_confirmation_resend,
         name="channel_confirmation_resend",
     ),
+    # Public: the signed acknowledge link in every alert of an open incident.
+    path(
+        "incidents/acknowledge/<str:token>/",
+        views.incident_acknowledge_by_link,
+        name="incident_acknowledge",
+    ),
+    path("escalation/", views.policy_list, name="policies"),
+    path("escalation/new/", views.policy_add, name="policy_create"),
+    path("escalation/<int:pk>/edit/", views.policy_edit, name="policy_edit"),
     # Public: the link mailed to an email channel's address.
     path(
         "channels/confirm/<str:token>/",

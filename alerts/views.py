@@ -4,6 +4,7 @@ their errors on the form."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,13 +14,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from monitors.models import Role
+from monitors.models import EscalationPolicy, IncidentStatus, Project, Role
 from monitors.projects import project_require, projects_for
+from monitors.services import incident_acknowledge
 from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
 
 from . import services
-from .forms import ChannelForm
+from .forms import AckForm, ChannelForm, PolicyForm, StepFormSet
 from .models import Channel, ChannelKind, Notification
 
 
@@ -197,3 +199,126 @@ def channel_confirm(request: HttpRequest, token: str) -> HttpResponse:
             "done": done,
         },
     )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def incident_acknowledge_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The page the acknowledge link in an alert opens, without login: GET
+    asks (a link scanner that fetches it acknowledges nothing), POST with
+    CSRF acknowledges. A forged or expired link is a 400."""
+    incident = services.incident_by_ack_token(token)
+    if incident is None:
+        return render(request, "alerts/acknowledge_invalid.html", status=400)
+    form = AckForm(request.POST or None)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and incident.status == IncidentStatus.OPEN
+        and incident.acknowledged_at is None
+    ):
+        user = request.user if request.user.is_authenticated else None
+        try:
+            incident = incident_acknowledge(
+                incident=incident,
+                user=user,
+                name=form.cleaned_data["name"],
+                note=form.cleaned_data["note"],
+                via="link",
+            )
+        except ValidationError:
+            incident.refresh_from_db()  # it closed meanwhile: the page says so
+    return render(
+        request,
+        "alerts/acknowledge.html",
+        {"incident": incident, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- escalation policies ------------------------------------------------------
+
+STEP_ROWS = 4  # empty rows on the page: steps are added without any script
+
+
+def _step_forms(
+    request: HttpRequest, project: Project, policy: EscalationPolicy | None
+) -> Any:
+    initial = []
+    if policy is not None:
+        for step in policy.steps.prefetch_related("channels"):
+            initial.append(
+                {
+                    "delay_minutes": step.delay_minutes,
+                    "repeat_every_minutes": step.repeat_every_minutes,
+                    "channels": list(step.channels.all()),
+                }
+            )
+    initial += [{}] * max(STEP_ROWS - len(initial), 1)
+    return StepFormSet(
+        request.POST or None,
+        initial=initial,
+        prefix="steps",
+        form_kwargs={"project": project},
+    )
+
+
+@login_required
+def policy_list(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    policies = list(
+        EscalationPolicy.objects.filter(project=projects[1])
+        .prefetch_related("steps__channels", "monitors")
+        .order_by("name", "id")
+    )
+    return render_page(
+        request, "alerts/policy_list.html", {"policies": policies}, projects
+    )
+
+
+def _policy_page(
+    request: HttpRequest, project: Project, policy: EscalationPolicy | None
+) -> HttpResponse:
+    """Add or edit: admins and owners, as for channels (both route alerts)."""
+    project_require(user=signed_in_user(request), project=project, min_role=Role.ADMIN)
+    form = PolicyForm(
+        request.POST or None, initial={"name": policy.name if policy else ""}
+    )
+    steps = _step_forms(request, project, policy)
+    if request.method == "POST" and form.is_valid() and steps.is_valid():
+        chosen = [s for s in (f.step() for f in steps) if s is not None]
+        try:
+            saved = services.policy_save(
+                project=project,
+                name=form.cleaned_data["name"],
+                steps=chosen,
+                policy=policy,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field == "name" else None, errors)
+        else:
+            messages.success(request, f"Escalation policy “{saved.name}” saved.")
+            return redirect("alerts:policies")
+    return render_page(
+        request,
+        "alerts/policy_form.html",
+        {"form": form, "steps": steps, "policy": policy},
+        status=400 if form.errors or steps.total_error_count() else 200,
+    )
+
+
+@login_required
+def policy_add(request: HttpRequest) -> HttpResponse:
+    projects = page_projects(request)
+    return _policy_page(request, projects[1], None)
+
+
+@login_required
+def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    policy = get_object_or_404(
+        EscalationPolicy.objects.select_related("project"),
+        pk=pk,
+        project__in=projects_for(user=signed_in_user(request)),
+    )
+    return _policy_page(request, policy.project, policy)

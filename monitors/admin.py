@@ -23,6 +23,7 @@ from .maintenance import (
     maintenance_window_update,
 )
 from .models import (
+    EscalationPolicy,
     Incident,
     Invitation,
     MaintenanceWindow,
@@ -125,7 +126,12 @@ class ProjectScopedAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return None
         allowed = projects_for(user=request.user, min_role=self.change_role)
-        paths = {Project: "pk", Monitor: "project", Incident: "monitor__project"}
+        paths = {
+            Project: "pk",
+            Monitor: "project",
+            Incident: "monitor__project",
+            EscalationPolicy: "project",
+        }
         channel = Monitor._meta.get_field("channels").related_model
         paths[channel] = "project"
         if model not in paths:
@@ -313,6 +319,7 @@ _GENERAL_FIELDS = (
     "failure_threshold",
     "recovery_threshold",
     "region_quorum",
+    "escalation_policy",
 )
 
 _STATE_FIELDS = (
@@ -340,6 +347,12 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
         super().clean()  # returns self.cleaned_data, typed as optional
         data = self.cleaned_data
         self.clean_check_options(data)
+        policy = data.get("escalation_policy")
+        project = data.get("project")
+        if policy is not None and project is not None and policy.project != project:
+            self.add_error(
+                "escalation_policy", "The policy belongs to another project."
+            )
         return data
 
 
@@ -461,6 +474,17 @@ class IncidentAdmin(ProjectScopedAdmin):
     raw_id_fields = ("monitor",)
     list_select_related = ("monitor",)
     show_full_result_count = False
+    # Acknowledged and resolved by hand through the dashboard or the API
+    # (monitors.services), which stop escalation and send the alerts.
+    readonly_fields = (
+        "acknowledged_at",
+        "acknowledged_by",
+        "acknowledged_by_name",
+        "ack_note",
+        "resolved_by_hand",
+        "resolved_by",
+        "resolve_note",
+    )
 
 
 class MaintenanceWindowAdminForm(forms.ModelForm):

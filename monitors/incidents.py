@@ -20,6 +20,9 @@ Called inside the transaction that stores ticks, with the monitors locked.
   its ticks set aside. An incident resolves only when
   at least ``quorum`` healthy regions have recovered; with fewer healthy
   regions than the quorum it holds its state (insufficient coverage).
+* Resolved by hand (``services.incident_resolve_by_hand``): the ticks
+  before that moment no longer vote, so a target still down opens a new
+  incident only after ``failure_threshold`` fresh DOWN ticks.
 * A ``missed`` tick (a slot our checker did not check) is no vote at all:
   it is skipped, so a run of DOWN ticks with a missed slot inside is still
   consecutive.
@@ -129,6 +132,15 @@ def incidents_evaluate(
         )
         for m in monitors
     }
+    # An incident a person resolved by hand: the DOWN ticks until then were
+    # judged over, so only checks after it may open the next one.
+    for monitor_id, resolved_at in Incident.objects.filter(
+        monitor_id__in=ids,
+        resolved_by_hand=True,
+        resolved_at__gt=min(since.values()),
+    ).values_list("monitor_id", "resolved_at"):
+        if resolved_at is not None and resolved_at > since[monitor_id]:
+            since[monitor_id] = resolved_at
     recent = _recent_ticks(monitors, region_ids, since)
     open_incidents = {
         i.monitor_id: i

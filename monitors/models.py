@@ -250,6 +250,34 @@ class DnsRecordType(models.TextChoices):
     NS = "NS", "NS"
 
 
+class EscalationPolicy(models.Model):
+    """Who hears of an incident, and when, while nobody acknowledges it.
+
+    Its ordered steps (``alerts.EscalationStep``: "after N minutes
+    unacknowledged, notify these channels", optionally repeating) live in
+    the alerts app, which owns channels; a monitor names its policy here.
+    A monitor without one alerts its own channels at once: the one-step
+    default.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="escalation_policies"
+    )
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="escalation_policy_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Monitor(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="monitors"
@@ -292,6 +320,14 @@ class Monitor(models.Model):
     flapping = models.BooleanField(default=False, editable=False)
     flapping_since = models.DateTimeField(null=True, blank=True, editable=False)
     badge_key = models.CharField(max_length=64, default=_token, unique=True)
+    # Null: the monitor's channels hear of an incident at once (one step).
+    escalation_policy = models.ForeignKey(
+        EscalationPolicy,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="monitors",
+    )
 
     # --- HTTP(S) options (monitors/checks/http.py) ---
     http_method = models.CharField(
@@ -485,6 +521,29 @@ class Incident(models.Model):
     # Evidence: the failing tick per region at opening, regions, error class.
     details = models.JSONField(default=dict, blank=True)
     last_reminded_at = models.DateTimeField(null=True, blank=True)
+    # A person took it on: reminders and escalation stop. By a user, or
+    # through the signed link in an alert by someone who may have no account
+    # (then only the name they gave is kept).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    acknowledged_by_name = models.CharField(max_length=150, blank=True, default="")
+    ack_note = models.CharField(max_length=1000, blank=True, default="")
+    # Resolved by a person rather than by recovering checks.
+    resolved_by_hand = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolve_note = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:
         ordering = ("-started_at", "-id")
@@ -499,6 +558,13 @@ class Incident(models.Model):
             models.Index(
                 fields=["monitor", "-started_at"], name="incident_monitor_idx"
             ),
+            # The incident machine's per-batch look for a recent resolve by
+            # hand (monitors/incidents.py): few rows, so a small index.
+            models.Index(
+                fields=["monitor", "resolved_at"],
+                name="incident_by_hand_idx",
+                condition=Q(resolved_by_hand=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -506,6 +572,19 @@ class Incident(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("dashboard:incident", args=[self.pk])
+
+    @property
+    def acknowledger(self) -> str:
+        """Who acknowledged, as the timeline and alerts name them."""
+        if self.acknowledged_by is not None:
+            return self.acknowledged_by.get_username()
+        return self.acknowledged_by_name or "someone"
+
+    @property
+    def resolver(self) -> str:
+        if self.resolved_by is not None:
+            return self.resolved_by.get_username()
+        return "someone"
 
     @property
     def duration_seconds(self) -> int | None:

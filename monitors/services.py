@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import (
     DatabaseError,
     InterfaceError,
@@ -53,6 +53,8 @@ from .quotas import (
 from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
+    incident_acknowledged,
+    incident_resolved,
     monitor_degraded,
     monitor_degraded_recovered,
 )
@@ -170,6 +172,15 @@ def _require_member(*, user: User, project: Project) -> None:
     project_require(user=user, project=project, min_role=Role.MEMBER)
 
 
+def _policy_check(monitor: Monitor) -> None:
+    """A monitor escalates only through its own project's policy."""
+    policy = monitor.escalation_policy
+    if policy is not None and policy.project_id != monitor.project_id:
+        raise ValidationError(
+            {"escalation_policy": "The policy belongs to another project."}
+        )
+
+
 def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:
     values = dict(fields)
     owned = sorted(_STATE_FIELDS & values.keys())
@@ -271,6 +282,7 @@ def _monitor_new(
     regions = values.pop("regions", None)
     channels = values.pop("channels", None)
     monitor = Monitor(project=project, **values)
+    _policy_check(monitor)
     if _is_passive(monitor.kind) and "failure_threshold" not in values:
         # One silent interval is the failure: there is nothing to retry.
         monitor.failure_threshold = 1
@@ -396,6 +408,16 @@ def monitor_update(
         old_project_id = stored.project_id
         for name, value in values.items():
             setattr(stored, name, value)
+        if (
+            moved_to is not None
+            and "escalation_policy" not in values
+            and stored.escalation_policy_id is not None
+            and moved_to.pk != old_project_id
+        ):
+            # The old project's policy would alert its people: none now.
+            stored.escalation_policy = None
+            values["escalation_policy"] = None
+        _policy_check(stored)
         if regions is None:
             regions = stored.regions.all()
         regions = _apply_heartbeat_rule(stored, list(regions))
@@ -458,6 +480,116 @@ def monitor_delete(*, user: User, monitor: Monitor) -> None:
             return
         _require_member(user=user, project=stored.project)
         stored.delete()
+
+
+ACK_VIA = ("dashboard", "api", "link")
+NOTE_MAX = 1000
+
+
+def _note(note: str) -> str:
+    return sanitize.clean_text(note or "", limit=NOTE_MAX)
+
+
+def _locked_incident(incident: Incident) -> Incident:
+    return (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("monitor__project", "acknowledged_by", "resolved_by")
+        .get(pk=incident.pk)
+    )
+
+
+def incident_acknowledge(
+    *,
+    incident: Incident,
+    user: User | None = None,
+    name: str = "",
+    note: str = "",
+    via: str = "dashboard",
+) -> Incident:
+    """A person takes an open incident on: its reminders and escalation stop.
+
+    From the dashboard or the API the user needs the member role (a viewer
+    gets PermissionDenied). Through the signed link in an alert the link is
+    the authority: ``user`` is whoever is signed in, if anyone, else only the
+    ``name`` they typed is kept. Acknowledging twice keeps the first; a
+    closed incident cannot be acknowledged (ValidationError on ``status``).
+    The row is locked, so the escalation task, which locks it too, either
+    runs before (and its step goes out) or sees the acknowledgement.
+    """
+    if via not in ACK_VIA:
+        raise ValueError(f"via must be one of {ACK_VIA}")
+    with transaction.atomic():
+        stored = _locked_incident(incident)
+        if via != "link":
+            if user is None:
+                raise PermissionDenied("Acknowledging needs a signed-in member.")
+            _require_member(user=user, project=stored.monitor.project)
+        if stored.acknowledged_at is not None:
+            return stored
+        if stored.status != IncidentStatus.OPEN:
+            raise ValidationError(
+                {"status": f"The incident is {stored.status}: nothing to acknowledge."}
+            )
+        stored.acknowledged_at = timezone.now()
+        stored.acknowledged_by = user if getattr(user, "pk", None) else None
+        stored.acknowledged_by_name = (
+            "" if stored.acknowledged_by else sanitize.clean_text(name, limit=150)
+        )
+        stored.ack_note = _note(note)
+        stored.save(
+            update_fields=[
+                "acknowledged_at",
+                "acknowledged_by",
+                "acknowledged_by_name",
+                "ack_note",
+            ]
+        )
+        incident_acknowledged.send(sender=Incident, incident=stored, via=via)
+    return stored
+
+
+def incident_resolve_by_hand(
+    *, incident: Incident, user: User, note: str = ""
+) -> Incident:
+    """A person says the incident is over (member role or above).
+
+    The usual recovery alerts go out (``incident_resolved``, as when checks
+    recover). The monitor's DOWN ticks so far no longer count: only failing
+    checks after this moment open a new incident (see incidents_evaluate).
+    Resolving a closed incident changes nothing.
+    """
+    with transaction.atomic():
+        # The monitor first, as ticks_record locks it: a batch evaluating
+        # this monitor waits, then finds the incident resolved.
+        Monitor.objects.select_for_update(of=("self",)).filter(
+            pk=incident.monitor_id
+        ).exists()
+        stored = _locked_incident(incident)
+        _require_member(user=user, project=stored.monitor.project)
+        if stored.status != IncidentStatus.OPEN:
+            return stored
+        stored.status = IncidentStatus.RESOLVED
+        stored.resolved_at = timezone.now()
+        stored.resolved_by_hand = True
+        stored.resolved_by = user
+        stored.resolve_note = _note(note)
+        stored.save(
+            update_fields=[
+                "status",
+                "resolved_at",
+                "resolved_by_hand",
+                "resolved_by",
+                "resolve_note",
+            ]
+        )
+        monitor = stored.monitor
+        if monitor.enabled:
+            # Not known until the next check: the DOWN streak was set aside.
+            Monitor.objects.filter(pk=monitor.pk).update(
+                status=MonitorStatus.PENDING, consecutive_failures=0
+            )
+        incident_resolved.send(sender=Incident, incident=stored)
+    return stored
 
 
 def monitor_schedule_now(*, monitor: Monitor) -> None:

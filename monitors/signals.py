@@ -11,7 +11,10 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 incident_opened = Signal()  # kwargs: incident
-incident_resolved = Signal()  # kwargs: incident
+incident_resolved = Signal()  # kwargs: incident (also when resolved by hand)
+# A person acknowledged an open incident: its reminders and escalation stop.
+# kwargs: incident, via ("dashboard", "api" or "link")
+incident_acknowledged = Signal()
 # An https monitor's certificate crossed an expiry threshold (once per
 # threshold per certificate; UPTIME_CERT_EXPIRY_DAYS, default 14 and 7).
 # kwargs: monitor, days_left (int, negative once expired), not_after (datetime)

@@ -85,7 +85,23 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
         )
     for provider in TIMELINE_PROVIDERS:
         entries.extend(provider(incident))
-    if incident.status == IncidentStatus.PAUSED:
+    if incident.acknowledged_at is not None:
+        entries.append(
+            TimelineEntry(
+                at=incident.acknowledged_at,
+                kind="ack",
+                title=f"Acknowledged by {incident.acknowledger}",
+                detail=incident.ack_note,
+            )
+        )
+    if incident.resolved_by_hand and incident.resolved_at is not None:
+        title = f"Resolved by hand by {incident.resolver}"
+        if incident.resolve_note:
+            title = f"{title}: {incident.resolve_note}"
+        entries.append(
+            TimelineEntry(at=incident.resolved_at, kind="recovery", title=title)
+        )
+    elif incident.status == IncidentStatus.PAUSED:
         entries.append(
             TimelineEntry(
                 at=incident.resolved_at or incident.started_at,

@@ -330,6 +330,8 @@ ALERTS_CLAIM_LEASE_SECONDS = env_int("ALERTS_CLAIM_LEASE_SECONDS", 120, minimum=
 # A due notification unclaimed this long after its task was queued is re-queued.
 ALERTS_SWEEP_GRACE_SECONDS = env_int("ALERTS_SWEEP_GRACE_SECONDS", 60, minimum=0)
 ALERTS_SEND_TIMEOUT_SECONDS = env_int("ALERTS_SEND_TIMEOUT_SECONDS", 10, minimum=1)
+# How long the signed "acknowledge" link in an alert stays valid.
+ALERTS_ACK_LINK_MAX_AGE_DAYS = env_int("ALERTS_ACK_LINK_MAX_AGE_DAYS", 7, minimum=1)
 if ALERTS_CLAIM_LEASE_SECONDS <= ALERTS_SEND_TIMEOUT_SECONDS:
     raise ConfigError(
         "ALERTS_CLAIM_LEASE_SECONDS must be longer than ALERTS_SEND_TIMEOUT_SECONDS"
@@ -416,6 +418,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.remind",
         "schedule": 60.0,
         "options": {"expire_seconds": 60, "queue": queues.ALERTS},
+    },
+    # Escalation steps whose delay passed with nobody acknowledging.
+    "escalate-due-incidents": {
+        "task": "alerts.escalate_due",
+        "schedule": 30.0,
+        "options": {"expire_seconds": 30, "queue": queues.ALERTS},
     },
 }
 

@@ -15,7 +15,7 @@ from rest_framework.serializers import BaseSerializer
 
 from accounts.scope import api_projects
 from monitors.api.scoped import ProjectScopedViewSet
-from monitors.models import Role
+from monitors.models import EscalationPolicy, Role
 from monitors.projects import project_require
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
@@ -28,8 +28,13 @@ from ..services import (
     channel_delete,
     channel_send_test,
     channel_update,
+    policy_save,
 )
-from .serializers import ChannelSerializer, NotificationSerializer
+from .serializers import (
+    ChannelSerializer,
+    EscalationPolicySerializer,
+    NotificationSerializer,
+)
 
 
 @contextmanager
@@ -141,3 +146,40 @@ class NotificationViewSet(
         if channel is not None:
             qs = qs.filter(channel_id=channel)
         return qs.order_by("-created_at", "-id")
+
+
+class EscalationPolicyViewSet(ProjectScopedViewSet[EscalationPolicy]):
+    """Policies route alerts to channels: written by admins and owners."""
+
+    serializer_class = EscalationPolicySerializer
+    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    write_role = Role.ADMIN
+    noun = "escalation policies"
+
+    def get_queryset(self) -> QuerySet[EscalationPolicy]:
+        return self.scoped(
+            EscalationPolicy.objects.prefetch_related("steps__channels", "monitors")
+        )
+
+    def perform_create(self, serializer: BaseSerializer[EscalationPolicy]) -> None:
+        data = dict(serializer.validated_data)
+        project = self.project_for_create(data)
+        project_require(
+            user=signed_in_user(self.request), project=project, min_role=Role.ADMIN
+        )
+        with _service_errors():
+            serializer.instance = policy_save(
+                project=project, name=data["name"], steps=data.get("steps") or []
+            )
+
+    def perform_update(self, serializer: BaseSerializer[EscalationPolicy]) -> None:
+        policy = serializer.instance
+        assert policy is not None  # an update's serializer has its instance
+        data = serializer.validated_data
+        with _service_errors():
+            serializer.instance = policy_save(
+                project=policy.project,
+                name=data.get("name", policy.name),
+                steps=data.get("steps"),
+                policy=policy,
+            )

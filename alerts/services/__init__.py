@@ -2,12 +2,15 @@
 
 ``channels`` is the one write path for channels (API, dashboard, admin);
 ``payloads`` builds each event's JSON body; ``outbox`` writes notification
-rows and reminders; ``delivery`` claims, sends, retries and sweeps them.
+rows and reminders; ``escalation`` decides which channels hear of an
+incident and fires escalation steps; ``acknowledge`` signs the acknowledge
+link in alerts; ``delivery`` claims, sends, retries and sweeps them.
 Callers import the names from here: ``from alerts.services import ...``.
 """
 
 from __future__ import annotations
 
+from .acknowledge import acknowledge_link, incident_by_ack_token
 from .channels import (
     REMINDER_MINUTES_MAX,
     SendsThrottled,
@@ -26,6 +29,7 @@ from .delivery import (
     notification_retry,
     notifications_sweep,
 )
+from .escalation import escalations_due, incident_channels, policy_save
 from .operator import (
     operator_notification_deliver,
     operator_notifications_for_region,
@@ -43,6 +47,7 @@ from .payloads import incident_payload
 __all__ = [
     "REMINDER_MINUTES_MAX",
     "SendsThrottled",
+    "acknowledge_link",
     "backoff_seconds",
     "channel_by_confirmation_token",
     "channel_clean",
@@ -52,6 +57,9 @@ __all__ = [
     "channel_delete",
     "channel_send_test",
     "channel_update",
+    "escalations_due",
+    "incident_by_ack_token",
+    "incident_channels",
     "incident_payload",
     "monitor_link_default_channels",
     "notification_deliver",
@@ -65,4 +73,5 @@ __all__ = [
     "operator_notification_deliver",
     "operator_notifications_for_region",
     "operator_notifications_sweep",
+    "policy_save",
 ]

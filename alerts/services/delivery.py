@@ -60,6 +60,7 @@ def _earlier_pending(notification: Notification) -> datetime | None:
     if notification.incident_id is None or notification.event not in (
         Event.INCIDENT_RESOLVED,
         Event.INCIDENT_REMINDER,
+        Event.INCIDENT_ESCALATED,
     ):
         return None
     earlier = Notification.objects.filter(

@@ -20,6 +20,7 @@ from monitors.maintenance import maintenance_active
 from monitors.models import Incident, IncidentStatus, Monitor, Tick
 
 from ..models import DEGRADED_EVENTS, Channel, Event, Notification
+from .escalation import incident_channels, opened_at
 from .payloads import (
     certificate_payload,
     degraded_payload,
@@ -48,7 +49,7 @@ def enqueue_deliveries(ids: Sequence[int], countdown: float | None = None) -> No
         deliver.apply_async(args=(pk,), countdown=countdown)  # type: ignore[arg-type]  # None: no delay; celery-types says float
 
 
-def _write(
+def write_rows(
     *,
     channels: Iterable[Channel],
     event: str,
@@ -99,8 +100,8 @@ def notifications_for_incident(
     if event == Event.INCIDENT_RESOLVED and incident.resolved_at:
         now = incident.resolved_at
     suffix = event.split(".", 1)[1]
-    return _write(
-        channels=incident.monitor.channels.all(),
+    return write_rows(
+        channels=incident_channels(incident=incident, event=event),
         event=event,
         dedupe_key=f"incident:{incident.pk}:{suffix}",
         payload=incident_payload(incident=incident, event=event, now=now),
@@ -117,7 +118,7 @@ def notifications_for_certificate(
     key (certificate, days left) keeps a repeated announcement to one row."""
     now = now or timezone.now()
     expires = iso(not_after) if isinstance(not_after, datetime) else str(not_after)
-    return _write(
+    return write_rows(
         channels=monitor.channels.all(),
         event=Event.CERTIFICATE_EXPIRING,
         dedupe_key=f"certificate:{monitor.pk}:{expires}:{days_left}",
@@ -152,7 +153,7 @@ def notifications_for_degraded(
         return []
     if not degraded and last != Event.MONITOR_DEGRADED:
         return []
-    return _write(
+    return write_rows(
         channels=monitor.channels.all(),
         event=event,
         dedupe_key=f"{event}:{monitor.pk}:{iso(tick.scheduled_at)}",
@@ -183,7 +184,7 @@ def notifications_for_flapping(
     edge = "started" if settled is None else "stopped"
     channels = monitor.channels.all()
     flapping = {"since": iso(since), **reading.as_dict(), "settled": settled}
-    ids = _write(
+    ids = write_rows(
         channels=channels,
         event=event,
         dedupe_key=f"flapping:{monitor.pk}:{iso(since)}:{edge}",
@@ -207,16 +208,6 @@ def notifications_for_flapping(
 # --- reminders ----------------------------------------------------------------
 
 
-def _opened_at(incident: Incident) -> datetime:
-    confirmed = (incident.details or {}).get("confirmed_at")
-    if confirmed:
-        try:
-            return datetime.fromisoformat(confirmed)
-        except ValueError:
-            pass
-    return incident.started_at
-
-
 def notifications_remind(*, now: datetime | None = None) -> int:
     """Reminder k for a channel is due k * reminder_minutes after opening.
 
@@ -228,10 +219,15 @@ def notifications_remind(*, now: datetime | None = None) -> int:
     channels = Channel.objects.filter(
         enabled=True, notify_down=True, reminder_minutes__isnull=False
     )
-    # Only open incidents: one closed as paused or resolved gets none.
+    # Only open incidents: one closed as paused or resolved gets none, and
+    # one a person acknowledged neither. A monitor with an escalation policy
+    # repeats through its steps instead (alerts.services.escalation).
     incidents = list(
         Incident.objects.filter(
-            status=IncidentStatus.OPEN, monitor__channels__in=channels
+            status=IncidentStatus.OPEN,
+            acknowledged_at__isnull=True,
+            monitor__escalation_policy__isnull=True,
+            monitor__channels__in=channels,
         )
         # A flapping monitor's incidents alert nobody, reminders included.
         .exclude(monitor__flapping=True)
@@ -244,15 +240,32 @@ def notifications_remind(*, now: datetime | None = None) -> int:
     for incident in incidents:
         if incident.monitor_id in held:
             continue
-        ids = _remind_incident(
-            incident=incident,
-            channels=channels.filter(monitors=incident.monitor_id),
-            now=now,
-        )
-        # Per incident, not the run's total: an incident that got nothing
-        # this run keeps its own last reminder time.
-        if ids:
-            Incident.objects.filter(pk=incident.pk).update(last_reminded_at=now)
+        with transaction.atomic():
+            # Locked and read again: an acknowledgement (which locks the row
+            # too) that came since the query above stops this reminder.
+            if not (
+                Incident.objects.select_for_update()
+                .filter(
+                    pk=incident.pk,
+                    status=IncidentStatus.OPEN,
+                    acknowledged_at__isnull=True,
+                )
+                .exists()
+            ):
+                continue
+            ids = _remind_incident(
+                incident=incident,
+                channels=channels.filter(
+                    pk__in=incident_channels(
+                        incident=incident, event=Event.INCIDENT_REMINDER
+                    ).values("pk")
+                ),
+                now=now,
+            )
+            # Per incident, not the run's total: an incident that got nothing
+            # this run keeps its own last reminder time.
+            if ids:
+                Incident.objects.filter(pk=incident.pk).update(last_reminded_at=now)
         written += len(ids)
     return written
 
@@ -261,16 +274,16 @@ def _remind_incident(
     *, incident: Incident, channels: Iterable[Channel], now: datetime
 ) -> list[int]:
     """Write the reminders now due for one incident; return the new rows' ids."""
-    opened_at = _opened_at(incident)
+    since = opened_at(incident)
     ids: list[int] = []
     for channel in channels:
         period = timedelta(minutes=channel.reminder_minutes or 0)
         if not period:
             continue
-        k = int((now - opened_at) / period)
+        k = int((now - since) / period)
         if k < 1:
             continue
-        ids += _write(
+        ids += write_rows(
             channels=[channel],
             event=Event.INCIDENT_REMINDER,
             dedupe_key=f"incident:{incident.pk}:reminder:{k}",

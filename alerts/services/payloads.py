@@ -13,7 +13,7 @@ from django.conf import settings
 
 from monitors.models import Incident, Monitor, Tick
 
-from ..models import Event
+from ..models import ACKNOWLEDGEABLE_EVENTS, Event
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -52,20 +52,34 @@ def incident_data(incident: Incident) -> dict[str, Any]:
         # The failing tick's bounded evidence (resolved IP, timings, status,
         # headers, first 4 KB of the body, certificate), as the check saw it.
         "evidence": details.get("evidence"),
+        "acknowledged_at": iso(incident.acknowledged_at),
+        "acknowledged_by": incident.acknowledger if incident.acknowledged_at else None,
+        "resolved_by_hand": incident.resolved_by_hand,
+        "resolve_note": incident.resolve_note,
     }
 
 
 def incident_payload(
-    *, incident: Incident, event: str, now: datetime
+    *,
+    incident: Incident,
+    event: str,
+    now: datetime,
+    escalation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "type": event,
-        "timestamp": iso(now),
-        "data": {
-            "incident": incident_data(incident),
-            "monitor": monitor_data(incident.monitor),
-        },
+    """``escalation``: the policy step an ``incident.escalated`` is for.
+    Events about an open incident carry a signed ``acknowledge_url``."""
+    data: dict[str, Any] = {
+        "incident": incident_data(incident),
+        "monitor": monitor_data(incident.monitor),
     }
+    if event in ACKNOWLEDGEABLE_EVENTS:
+        # Imported here: the link module reverses a URL of this app.
+        from .acknowledge import acknowledge_link
+
+        data["acknowledge_url"] = acknowledge_link(incident)
+    if escalation is not None:
+        data["escalation"] = escalation
+    return {"type": event, "timestamp": iso(now), "data": data}
 
 
 def certificate_payload(

@@ -48,6 +48,7 @@ LABELS = {
     "incident.opened": "DOWN",
     "incident.resolved": "UP",
     "incident.reminder": "STILL DOWN",
+    "incident.escalated": "ESCALATED",
     "certificate.expiring": "CERTIFICATE",
     "monitor.degraded": "SLOW",
     "monitor.degraded_resolved": "FAST AGAIN",
@@ -75,6 +76,8 @@ class Message:
     incident_url: str
     payload: dict[str, Any]
     evidence: dict[str, Any]
+    # The signed link that acknowledges the open incident ("" for others).
+    acknowledge_url: str = ""
 
 
 def _duration(seconds: int | None) -> str:
@@ -124,6 +127,12 @@ def message_for(notification: Notification) -> Message:
     elif event == "incident.reminder":
         took = _duration(incident.get("duration_seconds"))
         summary = f"{name} is still down ({took}): {cause or 'no answer'}."
+    elif event == "incident.escalated":
+        took = _duration(incident.get("duration_seconds"))
+        summary = (
+            f"{name} is down ({took}) and nobody has acknowledged it yet: "
+            f"{cause or 'no answer'}."
+        )
     elif event == "certificate.expiring":
         cert = data.get("certificate") or {}
         days = cert.get("days_left")
@@ -160,6 +169,7 @@ def message_for(notification: Notification) -> Message:
         incident_url=incident.get("url", ""),
         payload=payload,
         evidence=incident.get("evidence") or {},
+        acknowledge_url=data.get("acknowledge_url") or "",
     )
 
 

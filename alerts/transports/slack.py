@@ -48,19 +48,27 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
                 "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in fields],
             }
         )
+    buttons: list[dict[str, Any]] = []
     if msg.incident_url:
-        blocks.append(
+        buttons.append(
             {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open the incident"},
-                        "url": msg.incident_url,
-                    }
-                ],
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Open the incident"},
+                "url": msg.incident_url,
             }
         )
+    if msg.acknowledge_url:
+        # A link button: Slack opens the confirm page, which acknowledges.
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "style": "primary",
+                "url": msg.acknowledge_url,
+            }
+        )
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     return blocks
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Field
 from rest_framework import serializers
 
-from accounts.scope import api_create_project, scope_choices
+from accounts.scope import api_create_project, api_projects, scope_choices
 from uptime.serializers import ModelSerializer, OptionalBooleanField
 
 from ..checks import (
@@ -17,7 +17,15 @@ from ..checks import (
     option_names,
     shown_names,
 )
-from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..models import (
+    EscalationPolicy,
+    Incident,
+    Monitor,
+    Project,
+    Region,
+    Role,
+    Tick,
+)
 from ..regionhealth import monitor_coverage
 from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
@@ -82,6 +90,10 @@ class MonitorSerializer(ModelSerializer):
     enabled = OptionalBooleanField(required=False, default=True)
     # No default here: a PUT that leaves it out keeps the stored choice.
     show_on_status_page = OptionalBooleanField(required=False)
+    # Null: the monitor's channels are alerted at once (one step).
+    escalation_policy = serializers.PrimaryKeyRelatedField(
+        queryset=EscalationPolicy.objects.none(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Monitor
@@ -98,6 +110,7 @@ class MonitorSerializer(ModelSerializer):
             "region_quorum",
             "enabled",
             "show_on_status_page",
+            "escalation_policy",
             "status",
             "consecutive_failures",
             "flapping",
@@ -133,7 +146,12 @@ class MonitorSerializer(ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        scope_choices(self.fields, self.context.get("request"))
+        request = self.context.get("request")
+        scope_choices(self.fields, request)
+        if request is not None and request.user.is_authenticated:
+            self.fields["escalation_policy"].queryset = (  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+                EscalationPolicy.objects.filter(project__in=api_projects(request))
+            )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.
@@ -229,9 +247,22 @@ class MonitorSerializer(ModelSerializer):
                 {"channels": f"Channels {foreign} belong to another project."}
             )
 
+    def _validate_policy(self, attrs: dict[str, Any]) -> None:
+        """An escalation policy of the monitor's own project."""
+        policy = attrs.get("escalation_policy")
+        if policy is None:
+            return
+        instance: Monitor | None = self.instance
+        project = attrs.get("project") or (instance.project if instance else None)
+        if project is None or policy.project_id != project.pk:
+            raise serializers.ValidationError(
+                {"escalation_policy": "The policy belongs to another project."}
+            )
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._validate_project(attrs)
         self._validate_channels(attrs)
+        self._validate_policy(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(
             "interval_seconds", instance.interval_seconds if instance else 60
@@ -302,6 +333,9 @@ class TickDetailSerializer(TickSerializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     duration_seconds = serializers.IntegerField(read_only=True)
+    # A user name, or the name given on the signed link; null until then.
+    acknowledged_by = serializers.SerializerMethodField()
+    resolved_by = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
@@ -314,4 +348,25 @@ class IncidentSerializer(serializers.ModelSerializer):
             "cause",
             "duration_seconds",
             "details",
+            "acknowledged_at",
+            "acknowledged_by",
+            "ack_note",
+            "resolved_by_hand",
+            "resolved_by",
+            "resolve_note",
         )
+        read_only_fields = fields
+
+    def get_acknowledged_by(self, instance: Incident) -> str | None:
+        return instance.acknowledger if instance.acknowledged_at else None
+
+    def get_resolved_by(self, instance: Incident) -> str | None:
+        return instance.resolver if instance.resolved_by_hand else None
+
+
+class IncidentNoteSerializer(serializers.Serializer[Any]):
+    """The body of acknowledge and resolve: an optional note."""
+
+    note = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )

@@ -27,6 +27,8 @@ from ..quotas import QuotaExceeded
 from ..services import (
     BULK_CREATE_MAX,
     BulkItemError,
+    incident_acknowledge,
+    incident_resolve_by_hand,
     monitor_create,
     monitor_delete,
     monitor_update,
@@ -34,6 +36,7 @@ from ..services import (
 )
 from .scoped import ProjectScopedViewSet
 from .serializers import (
+    IncidentNoteSerializer,
     IncidentSerializer,
     MonitorSerializer,
     RegionSerializer,
@@ -242,7 +245,9 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IncidentSerializer
 
     def get_queryset(self) -> QuerySet[Incident]:
-        qs = Incident.objects.filter(monitor__project__in=api_projects(self.request))
+        qs = Incident.objects.filter(
+            monitor__project__in=api_projects(self.request)
+        ).select_related("acknowledged_by", "resolved_by")
         params = self.request.query_params
         if params.get("monitor"):
             try:
@@ -258,6 +263,39 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
                 )
             qs = qs.filter(status=params["status"])
         return qs.order_by("-started_at", "-id")
+
+    def _note(self, request: Request) -> str:
+        body = IncidentNoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        note: str = body.validated_data["note"]
+        return note
+
+    @extend_schema(request=IncidentNoteSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Take the open incident on: reminders and escalation stop (member
+        role or above; acknowledging twice keeps the first)."""
+        incident = self.get_object()
+        note = self._note(request)
+        try:
+            incident = incident_acknowledge(
+                incident=incident, user=signed_in_user(request), note=note, via="api"
+            )
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_field_messages(exc)) from None
+        return Response(IncidentSerializer(incident).data)
+
+    @extend_schema(request=IncidentNoteSerializer, responses=IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        """Resolve by hand (member role or above): the recovery alerts go
+        out; a closed incident is returned unchanged."""
+        incident = self.get_object()
+        note = self._note(request)
+        incident = incident_resolve_by_hand(
+            incident=incident, user=signed_in_user(request), note=note
+        )
+        return Response(IncidentSerializer(incident).data)
 
 
 class RegionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

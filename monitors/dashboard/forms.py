@@ -14,7 +14,7 @@ from uptime.forms import DescribedErrorsMixin
 
 from ..checks import REGISTRY, option_fields, option_names
 from ..forms import CheckOptionsFormMixin, kind_sections
-from ..models import Monitor, Project, Region, Role
+from ..models import EscalationPolicy, Monitor, Project, Region, Role
 from ..projects import role_can_manage
 from ..validators import monitor_settings_errors
 
@@ -55,6 +55,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "recovery_threshold",
             "region_quorum",
             "show_on_status_page",
+            "escalation_policy",
             *option_names(),
         )
         labels = {
@@ -74,6 +75,8 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "failure_threshold": "Consecutive failed checks in a region.",
             "recovery_threshold": "Consecutive good checks in a region.",
             "region_quorum": "Leave empty for a majority of the chosen regions.",
+            "escalation_policy": "Who is alerted, and when, while nobody "
+            "acknowledges. Empty: this monitor's channels, at once.",
             **{
                 option.name: option.help_text
                 for option in option_fields()
@@ -90,8 +93,20 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             },
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, project: Project | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Only the project's own policies (new monitor: the page's project).
+        if project is None and self.instance.pk is not None:
+            project = self.instance.project
+        policy = cast(forms.ModelChoiceField, self.fields["escalation_policy"])
+        policy.queryset = (
+            EscalationPolicy.objects.filter(project=project)
+            if project is not None
+            else EscalationPolicy.objects.none()
+        )
+        policy.empty_label = "None: the monitor's channels, at once"
         # The API's bounds (serializer extra_kwargs), enforced and shown.
         for name in ("failure_threshold", "recovery_threshold"):
             self.fields[name].validators.append(MaxValueValidator(100))

@@ -18,6 +18,14 @@ urlpatterns = [
     path("monitors/<int:pk>/check/", views.monitor_check_now, name="monitor_check"),
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
+    path(
+        "incidents/<int:pk>/acknowledge/",
+        views.incident_acknowledge,
+        name="incident_acknowledge",
+    ),
+    path(
+        "incidents/<int:pk>/resolve/", views.incident_resolve, name="incident_resolve"
+    ),
     path("maintenance/", maintenance_views.maintenance_list, name="maintenance"),
     path(
         "maintenance/new/",

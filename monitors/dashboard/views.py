@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +36,13 @@ from ..models import (
     Role,
     Tick,
 )
-from ..projects import project_require, projects_for, role_at_least, role_flags
+from ..projects import (
+    project_require,
+    project_role,
+    projects_for,
+    role_at_least,
+    role_flags,
+)
 from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
@@ -235,7 +241,7 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     if not role_at_least(projects[1].role, Role.MEMBER):
         raise PermissionDenied("Viewers cannot add monitors.")
-    form = MonitorForm(request.POST or None)
+    form = MonitorForm(request.POST or None, project=projects[1])
     if request.method == "POST" and form.is_valid():
         try:
             monitor = services.monitor_create(
@@ -347,13 +353,20 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(
-        Incident.objects.select_related("monitor", "monitor__project"),
+def _own_incident(request: HttpRequest, pk: int) -> Incident:
+    return get_object_or_404(
+        Incident.objects.select_related(
+            "monitor", "monitor__project", "acknowledged_by", "resolved_by"
+        ),
         pk=pk,
         monitor__project__in=projects_for(user=request.user),
     )
+
+
+@login_required
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _own_incident(request, pk)
+    role = project_role(user=request.user, project=incident.monitor.project_id)
     return render_page(
         request,
         "dashboard/incident_detail.html",
@@ -361,8 +374,48 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "incident": incident,
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
+            "can": role_flags(role),
+            "note_max": services.NOTE_MAX,
         },
     )
+
+
+def _note_of(request: HttpRequest) -> str:
+    return request.POST.get("note", "")[: services.NOTE_MAX]
+
+
+@login_required
+@require_POST
+def incident_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Member role or above (a viewer's POST is a 403); twice is fine."""
+    incident = _own_incident(request, pk)
+    try:
+        services.incident_acknowledge(
+            incident=incident,
+            user=signed_in_user(request),
+            note=_note_of(request),
+            via="dashboard",
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Acknowledged: reminders and escalation stop.")
+    return redirect(incident)
+
+
+@login_required
+@require_POST
+def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _own_incident(request, pk)
+    services.incident_resolve_by_hand(
+        incident=incident, user=signed_in_user(request), note=_note_of(request)
+    )
+    messages.success(
+        request,
+        "Resolved. If the monitor keeps failing, its next failing checks open "
+        "a new incident.",
+    )
+    return redirect(incident)
 
 
 @limit_signups
