@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
+from monitors.dependencies import affected_dependents
 from monitors.models import Incident, Monitor, Tick
 
 from ..models import Event
@@ -52,6 +54,10 @@ def incident_data(incident: Incident) -> dict[str, Any]:
         # The failing tick's bounded evidence (resolved IP, timings, status,
         # headers, first 4 KB of the body, certificate), as the check saw it.
         "evidence": details.get("evidence"),
+        # Opened while the monitor's parent was down (no alert was sent for
+        # it): the parent's incident, by id.
+        "suppressed": incident.suppressed,
+        "suppressed_by": incident.suppressed_by_id,
     }
 
 
@@ -64,6 +70,16 @@ def incident_payload(
         "data": {
             "incident": incident_data(incident),
             "monitor": monitor_data(incident.monitor),
+            # The monitors that depend on this one and are failing or down
+            # as the alert is written (their own alerts are suppressed while
+            # this incident is open); the incident page keeps the full list.
+            "affected_monitors": [
+                {
+                    **child,
+                    "link": _absolute(reverse("dashboard:monitor", args=[child["id"]])),
+                }
+                for child in affected_dependents(incident.monitor)
+            ],
         },
     }
 

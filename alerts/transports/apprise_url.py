@@ -127,10 +127,8 @@ def body_for(msg: Message) -> str:
         lines.append(f"URL: {msg.monitor_url}")
     if msg.regions:
         lines.append(f"Regions: {', '.join(msg.regions)}")
-    affected = msg.payload.get("data", {}).get("affected_monitors") or []
-    if affected:
-        names = ", ".join(str(m.get("name", "")) for m in affected)
-        lines.append(f"Also affected (depend on it): {names}")
+    if msg.affected:
+        lines.append(f"Also failing behind it: {', '.join(msg.affected)}")
     if msg.incident_url:
         lines.append(f"Incident: {msg.incident_url}")
     return "\n".join(lines)

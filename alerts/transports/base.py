@@ -75,6 +75,9 @@ class Message:
     incident_url: str
     payload: dict[str, Any]
     evidence: dict[str, Any]
+    # Names of the monitors behind this one that are failing too (their own
+    # alerts are suppressed while this one is down).
+    affected: list[str]
 
 
 def _duration(seconds: int | None) -> str:
@@ -160,6 +163,7 @@ def message_for(notification: Notification) -> Message:
         incident_url=incident.get("url", ""),
         payload=payload,
         evidence=incident.get("evidence") or {},
+        affected=[str(m.get("name", "")) for m in data.get("affected_monitors") or []],
     )
 
 

@@ -17,6 +17,7 @@ from ..checks import (
     option_names,
     shown_names,
 )
+from ..dependencies import dependency_error
 from ..models import Incident, Monitor, Project, Region, Role, Tick
 from ..regionhealth import monitor_coverage
 from ..secrets import headers_masked, monitor_secrets_after_edit
@@ -67,6 +68,11 @@ class MonitorSerializer(ModelSerializer):
         required=False,
     )
     region_quorum = QuorumField(required=False, allow_null=True, min_value=1)
+    # The monitor this one sits behind (its id): while that one is down, this
+    # one's incidents are recorded suppressed and alert nobody.
+    depends_on = serializers.PrimaryKeyRelatedField(
+        queryset=Monitor.objects.none(), required=False, allow_null=True
+    )
     # The target: an http(s) URL, tcp://host:port (or host:port) or a DNS
     # name, by kind; empty for heartbeats. Checked in validate() by kind.
     url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -96,6 +102,7 @@ class MonitorSerializer(ModelSerializer):
             "failure_threshold",
             "recovery_threshold",
             "region_quorum",
+            "depends_on",
             "enabled",
             "show_on_status_page",
             "status",
@@ -133,7 +140,13 @@ class MonitorSerializer(ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        scope_choices(self.fields, self.context.get("request"))
+        request = self.context.get("request")
+        scope_choices(self.fields, request)
+        if request is not None and request.user.is_authenticated:
+            # Among the caller's monitors; the same project is checked below.
+            self.fields["depends_on"].queryset = Monitor.objects.filter(  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+                project__in=self.fields["project"].queryset  # type: ignore[attr-defined]  # set just above by scope_choices
+            )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # Other apps' fields (alerts' channels): see api/extensions.py.
@@ -229,9 +242,29 @@ class MonitorSerializer(ModelSerializer):
                 {"channels": f"Channels {foreign} belong to another project."}
             )
 
+    def _validate_depends_on(self, attrs: dict[str, Any]) -> None:
+        """Same project, not itself, no cycle (monitors.dependencies)."""
+        instance: Monitor | None = self.instance
+        if "depends_on" not in attrs and "project" not in attrs:
+            return
+        project = attrs.get("project") or (instance.project if instance else None)
+        parent = attrs.get(
+            "depends_on", instance.depends_on if instance is not None else None
+        )
+        if "depends_on" not in attrs and instance is not None:
+            return  # a move: the services drop a dependency left behind
+        error = dependency_error(
+            monitor=instance,
+            project_id=project.pk if project is not None else None,
+            parent=parent,
+        )
+        if error:
+            raise serializers.ValidationError({"depends_on": error})
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._validate_project(attrs)
         self._validate_channels(attrs)
+        self._validate_depends_on(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(
             "interval_seconds", instance.interval_seconds if instance else 60

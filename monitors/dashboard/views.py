@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,7 +37,6 @@ from ..models import (
     Tick,
 )
 from ..projects import project_require, projects_for, role_at_least, role_flags
-from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
 from . import rows, selectors, svg
@@ -56,7 +55,7 @@ def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> 
     """A monitor of one of the user's projects; anyone else's is a 404, and
     a role below ``min_role`` a 403. The user's role is on ``monitor.role``."""
     monitor = get_object_or_404(
-        Monitor.objects.select_related("project"),
+        Monitor.objects.select_related("project", "depends_on"),
         pk=pk,
         project__in=projects_for(user=request.user),
     )
@@ -159,6 +158,7 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
             monitor.pk
         ),
         "may": role_flags(monitor.role),
+        "dependents": list(monitor.dependents.order_by("name", "id")[:50]),
     }
     return render_page(request, "dashboard/monitor_detail.html", context)
 
@@ -235,7 +235,7 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
     if not role_at_least(projects[1].role, Role.MEMBER):
         raise PermissionDenied("Viewers cannot add monitors.")
-    form = MonitorForm(request.POST or None)
+    form = MonitorForm(request.POST or None, project=projects[1])
     if request.method == "POST" and form.is_valid():
         try:
             monitor = services.monitor_create(
@@ -243,7 +243,7 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
                 project=projects[1],
                 fields=monitor_form_values(form),
             )
-        except QuotaExceeded as exc:
+        except ValidationError as exc:  # a quota, or a dependency
             form.add_error(None, exc)
         else:
             messages.success(
@@ -270,7 +270,7 @@ def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 monitor=monitor,
                 fields=monitor_form_values(form),
             )
-        except QuotaExceeded as exc:
+        except ValidationError as exc:  # a quota, or a dependency
             form.add_error(None, exc)
         else:
             messages.success(request, "Monitor saved.")
@@ -350,7 +350,9 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.select_related("monitor", "monitor__project"),
+        Incident.objects.select_related(
+            "monitor", "monitor__project", "suppressed_by__monitor"
+        ),
         pk=pk,
         monitor__project__in=projects_for(user=request.user),
     )
@@ -359,6 +361,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dashboard/incident_detail.html",
         {
             "incident": incident,
+            "affected": incident.suppressed_incidents.select_related(
+                "monitor"
+            ).order_by("started_at", "id"),
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
         },
