@@ -77,7 +77,7 @@ SELF_HOSTED = frozenset(
     {
         *("json", "jsons", "xml", "xmls", "form", "forms", "gotify", "gotifys"),
         *("matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets"),
-        *("signal", "signals", "apprise", "apprises"),
+        *("signal", "signals", "apprise", "apprises", "workflow", "workflows"),
     }
 )
 NTFY = frozenset({"ntfy", "ntfys"})

@@ -347,4 +347,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "cause",
             "duration_seconds",
             "details",
+            # Opened while the monitor's parent was down: no alerts sent.
+            "suppressed",
+            "suppressed_by",
         )

@@ -254,3 +254,17 @@ def test_a_move_to_another_project_drops_the_dependency_both_ways(
     assert moved.depends_on is None
     c.refresh_from_db()
     assert c.depends_on is None
+
+
+def test_api_shows_an_incident_as_suppressed(pair, regions, api) -> None:
+    lb, page = pair
+    start = timezone.now() - timedelta(minutes=1)
+    record(lb, regions[0], "down", start)
+    record(page, regions[0], "down", start + timedelta(seconds=1))
+    parent = Incident.objects.get(monitor=lb)
+    child = Incident.objects.get(monitor=page)
+    body = api.get(f"/api/incidents/{child.pk}/").json()
+    assert (body["suppressed"], body["suppressed_by"]) == (True, parent.pk)
+    body = api.get(f"/api/incidents/{parent.pk}/").json()
+    assert (body["suppressed"], body["suppressed_by"]) == (False, None)
+    assert api.get(f"/api/monitors/{page.pk}/").json()["depends_on"] == lb.pk
