@@ -21,8 +21,8 @@ from tests.targets import Target, respond
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _alerts_env() -> dict[str, str]:
-    return {"DJANGO_SETTINGS_MODULE": "uptime.settings"}
+# The production settings module for the alerts worker, as in a deployment.
+ALERTS_SETTINGS = "uptime.settings"
 
 
 def test_child_incident_is_suppressed_while_its_parent_is_down_and_alerts_after(
@@ -81,7 +81,7 @@ def test_child_incident_is_suppressed_while_its_parent_is_down_and_alerts_after(
                 ["alerts"],
                 concurrency=2,
                 log_path=tmp_path / "alerts.log",
-                **_alerts_env(),
+                DJANGO_SETTINGS_MODULE=ALERTS_SETTINGS,
             ),
             dispatcher_loop(),
         ):
@@ -142,7 +142,10 @@ def test_an_apprise_url_delivers_through_the_alerts_worker(
     purge_broker()
     try:
         with celery_worker(
-            ["alerts"], pool="solo", log_path=tmp_path / "alerts.log", **_alerts_env()
+            ["alerts"],
+            pool="solo",
+            log_path=tmp_path / "alerts.log",
+            DJANGO_SETTINGS_MODULE=ALERTS_SETTINGS,
         ):
             created = api.post(
                 "/api/channels/",
