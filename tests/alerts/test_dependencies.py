@@ -142,6 +142,7 @@ def test_incident_pages_show_the_suppression_and_the_affected(
     assert reverse("dashboard:incident", args=[parent.pk]) in text
     text = owner_client.get(reverse("dashboard:monitor", args=[page.pk])).content
     assert b"Depends on <a href" in text
+    assert b">suppressed</span>" in text  # in its incident list
     text = owner_client.get(reverse("dashboard:monitor", args=[lb.pk])).content
     assert b"Monitors that depend on this one" in text
 
