@@ -187,6 +187,9 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         for name, message in errors.items():
             if name not in self.errors:
                 self.add_error(name, message)
+        if "depends_on" not in self.data and self.instance.pk:
+            # A post without the field (an older page, a script) keeps it.
+            data["depends_on"] = self.instance.depends_on
         error = dependency_error(
             monitor=self.instance if self.instance.pk else None,
             project_id=self.project.pk if self.project is not None else None,

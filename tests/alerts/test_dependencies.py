@@ -215,7 +215,7 @@ def test_dashboard_form_offers_the_projects_monitors_and_refuses_a_cycle(
     page = owner_client.get(url).content.decode()
     assert 'name="depends_on"' in page
     assert f'<option value="{b.pk}">Beta</option>' in page
-    assert f'<option value="{a.pk}"' not in page  # not itself
+    assert ">Alpha</option>" not in page  # not itself
 
     data = encode_form({**form_values(a, regions), "depends_on": b.pk})
     resp = owner_client.post(url, data)
@@ -227,6 +227,15 @@ def test_dashboard_form_offers_the_projects_monitors_and_refuses_a_cycle(
     assert owner_client.post(url, data).status_code == 302
     a.refresh_from_db()
     assert a.depends_on == c
+    # A post without the field keeps it; an empty choice clears it.
+    data = encode_form({**form_values(a, regions), "name": "Alpha 2"})
+    assert owner_client.post(url, data).status_code == 302
+    a.refresh_from_db()
+    assert (a.name, a.depends_on) == ("Alpha 2", c)
+    data = encode_form({**form_values(a, regions), "depends_on": None})
+    assert owner_client.post(url, data).status_code == 302
+    a.refresh_from_db()
+    assert a.depends_on is None
 
 
 def test_admin_form_refuses_a_cycle(make_monitor, regions, owner) -> None:
