@@ -148,7 +148,7 @@ def incidents_evaluate(
     # Parents first: a child that opens in this batch sees the parent's
     # incident opened just before it.
     parents_open = _parents_open(monitors, open_incidents)
-    for monitor in sorted(monitors, key=lambda m: m.depends_on_id is not None):
+    for monitor in _parents_first(monitors):
         regions = region_ids[monitor.pk]
         quorum = monitor.effective_quorum(len(regions))
         voters = [r for r in regions if r in voting]
@@ -178,6 +178,22 @@ def incidents_evaluate(
             else:
                 still_open.add(monitor.pk)
     return still_open
+
+
+def _parents_first(monitors: Sequence[Monitor]) -> list[Monitor]:
+    """The batch ordered so that a monitor comes after its parent (and its
+    parent's parent) when they are in the batch too."""
+    by_id = {m.pk: m for m in monitors}
+
+    def depth(monitor: Monitor) -> int:
+        seen: set[int] = set()
+        parent_id = monitor.depends_on_id
+        while parent_id in by_id and parent_id not in seen:
+            seen.add(parent_id)
+            parent_id = by_id[parent_id].depends_on_id
+        return len(seen)
+
+    return sorted(monitors, key=depth)
 
 
 def _parents_open(

@@ -278,3 +278,29 @@ def test_api_shows_an_incident_as_suppressed(pair, regions, api) -> None:
     body = api.get(f"/api/incidents/{parent.pk}/").json()
     assert (body["suppressed"], body["suppressed_by"]) == (False, None)
     assert api.get(f"/api/monitors/{page.pk}/").json()["depends_on"] == lb.pk
+
+
+def test_a_chain_in_one_batch_is_taken_parents_first(make_monitor, regions) -> None:
+    site = make_monitor(name="Site", regions=regions[:1], failure_threshold=1)
+    lb = make_monitor(
+        name="LB", regions=regions[:1], failure_threshold=1, depends_on=site
+    )
+    page = make_monitor(
+        name="Page", regions=regions[:1], failure_threshold=1, depends_on=lb
+    )
+    at = timezone.now() - timedelta(seconds=2)
+    down = CheckResult(status="down", error="connection", message="refused")
+    ticks_record(
+        region=regions[0],
+        scheduled_at=at,
+        results=[
+            TickResult(monitor_id=m.pk, checked_at=at, result=down)
+            for m in (page, lb, site)
+        ],
+    )
+    top = Incident.objects.get(monitor=site)
+    middle = Incident.objects.get(monitor=lb)
+    bottom = Incident.objects.get(monitor=page)
+    assert not top.suppressed
+    assert middle.suppressed_by == top
+    assert bottom.suppressed_by == middle
