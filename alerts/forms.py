@@ -44,8 +44,8 @@ class ChannelForm(DescribedErrorsMixin, forms.ModelForm):
             "is_default": "Add new monitors to this channel",
         }
         help_texts = {
-            "target": "An email address, a Slack incoming-webhook URL or a "
-            "webhook URL.",
+            "target": "An email address, a Slack incoming-webhook URL, a "
+            "webhook URL or an Apprise URL.",
             "secret": "Optional: whsec_… (Standard Webhooks). Left empty, one is "
             "generated and shown once.",
         }

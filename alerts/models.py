@@ -38,10 +38,20 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{host}/…{tail}"
 
 
+def mask_apprise_url(url: str) -> str:
+    """The scheme only: an Apprise URL keeps its token wherever the service
+    wants it (Telegram's is the "host", Discord's the path), so no part but
+    the scheme and a short tail, which tells two URLs apart, is shown."""
+    scheme = url.partition("://")[0] if "://" in url else ""
+    tail = url[-4:] if len(url) > 24 else ""
+    return f"{scheme}://…{tail}"
+
+
 class ChannelKind(models.TextChoices):
     EMAIL = "email"
     SLACK = "slack"
     WEBHOOK = "webhook"
+    APPRISE = "apprise"
 
 
 class Event(models.TextChoices):
@@ -103,7 +113,8 @@ class Channel(models.Model):
     )
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ChannelKind.choices)
-    # An email address, a Slack incoming-webhook URL or a webhook URL.
+    # An email address, a Slack incoming-webhook URL, a webhook URL or an
+    # Apprise URL.
     target = models.CharField(max_length=2000)
     # Webhooks only: the Standard Webhooks signing secret (whsec_...).
     secret = models.CharField(max_length=120, blank=True, default="")
@@ -167,6 +178,8 @@ class Channel(models.Model):
     def masked_target(self) -> str:
         if self.kind == ChannelKind.EMAIL:
             return self.target
+        if self.kind == ChannelKind.APPRISE:
+            return mask_apprise_url(self.target)
         return mask_url(self.target)
 
 

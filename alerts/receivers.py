@@ -8,6 +8,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitors import signals
+from monitors.dependencies import incident_alerts_suppressed
 from monitors.models import Incident, Monitor, RegionHealthEvent, Tick
 
 from . import services
@@ -18,8 +19,9 @@ from .models import Event
 def write_opened_notifications(sender: Any, incident: Incident, **kwargs: Any) -> None:
     # Inside the incident's transaction: the rows commit or roll back with it.
     # A flapping monitor's transitions alert nobody: flapping_started and
-    # flapping_stopped speak for the episode.
-    if incident.monitor.flapping:
+    # flapping_stopped speak for the episode. A suppressed incident (its
+    # parent monitor is down) alerts nobody: the parent's alert names it.
+    if incident.monitor.flapping or incident_alerts_suppressed(incident):
         return
     services.notifications_for_incident(incident=incident, event=Event.INCIDENT_OPENED)
 
@@ -28,7 +30,7 @@ def write_opened_notifications(sender: Any, incident: Incident, **kwargs: Any) -
 def write_resolved_notifications(
     sender: Any, incident: Incident, **kwargs: Any
 ) -> None:
-    if incident.monitor.flapping:
+    if incident.monitor.flapping or incident_alerts_suppressed(incident):
         return
     services.notifications_for_incident(
         incident=incident, event=Event.INCIDENT_RESOLVED

@@ -15,6 +15,7 @@ from uptime.auth import signed_in_user
 
 from . import members
 from .checks import option_names, shown_names
+from .dependencies import dependency_error
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
 from .maintenance import (
     WINDOW_FIELDS,
@@ -320,6 +321,7 @@ _GENERAL_FIELDS = (
     "recovery_threshold",
     "region_quorum",
     "escalation_policy",
+    "depends_on",
 )
 
 _STATE_FIELDS = (
@@ -353,6 +355,14 @@ class MonitorAdminForm(CheckOptionsFormMixin, forms.ModelForm):
             self.add_error(
                 "escalation_policy", "The policy belongs to another project."
             )
+        project = data.get("project")
+        error = dependency_error(
+            monitor=self.instance if self.instance.pk else None,
+            project_id=project.pk if project is not None else None,
+            parent=data.get("depends_on"),
+        )
+        if error and "depends_on" not in self.errors:
+            self.add_error("depends_on", error)
         return data
 
 
@@ -380,6 +390,7 @@ class MonitorAdmin(ProjectScopedAdmin):
     search_fields = ("name", "url")
     list_select_related = ("project",)
     filter_horizontal = ("regions",)
+    raw_id_fields = ("depends_on",)
     readonly_fields = (*_STATE_FIELDS, *shown_names())
 
     @admin.display(description="status", ordering="status")
@@ -468,10 +479,17 @@ class TickAdmin(ProjectScopedAdmin):
 @admin.register(Incident)
 class IncidentAdmin(ProjectScopedAdmin):
     project_path = "monitor__project"
-    list_display = ("monitor", "status", "started_at", "resolved_at", "cause")
-    list_filter = ("status",)
+    list_display = (
+        "monitor",
+        "status",
+        "started_at",
+        "resolved_at",
+        "cause",
+        "suppressed",
+    )
+    list_filter = ("status", "suppressed")
     search_fields = ("monitor__name", "cause")
-    raw_id_fields = ("monitor",)
+    raw_id_fields = ("monitor", "suppressed_by")
     list_select_related = ("monitor",)
     show_full_result_count = False
     # Acknowledged and resolved by hand through the dashboard or the API

@@ -178,13 +178,16 @@ def _down_again(
     recent = Incident.objects.filter(monitor_id__in=list(cutoff)).filter(
         Q(status=IncidentStatus.OPEN) | Q(resolved_at__gte=min(cutoff.values()))
     )
-    for monitor_id, status, resolved_at in recent.values_list(
-        "monitor_id", "status", "resolved_at"
+    for monitor_id, status, resolved_at, suppressed in recent.values_list(
+        "monitor_id", "status", "resolved_at", "suppressed"
     ):
         if status == IncidentStatus.OPEN:
             is_open.add(monitor_id)
         elif (
             status == IncidentStatus.RESOLVED
+            # An outage its parent monitor explained (monitors.dependencies)
+            # is the parent's, not a sign of this one's flapping.
+            and not suppressed
             and resolved_at is not None
             and resolved_at >= cutoff[monitor_id]
         ):

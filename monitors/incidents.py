@@ -23,6 +23,10 @@ Called inside the transaction that stores ticks, with the monitors locked.
 * Resolved by hand (``services.incident_resolve_by_hand``): the ticks
   before that moment no longer vote, so a target still down opens a new
   incident only after ``failure_threshold`` fresh DOWN ticks.
+* Dependencies: a monitor whose parent (``depends_on``) has an open
+  incident opens its own incident ``suppressed`` (monitors.dependencies);
+  parents are evaluated before their children in one batch, so a parent and
+  a child that go down in the same batch are recorded in that order.
 * A ``missed`` tick (a slot our checker did not check) is no vote at all:
   it is skipped, so a run of DOWN ticks with a missed slot inside is still
   consecutive.
@@ -153,7 +157,10 @@ def incidents_evaluate(
         held = maintenance_active(ids, now)
     held = held | {m.pk for m in monitors if not m.enabled}
 
-    for monitor in monitors:
+    # Parents first: a child that opens in this batch sees the parent's
+    # incident opened just before it.
+    parents_open = _parents_open(monitors, open_incidents)
+    for monitor in _parents_first(monitors):
         regions = region_ids[monitor.pk]
         quorum = monitor.effective_quorum(len(regions))
         voters = [r for r in regions if r in voting]
@@ -168,7 +175,9 @@ def incidents_evaluate(
                 ):
                     failing[region_id] = rows
             if regions and len(failing) >= quorum and monitor.pk not in held:
-                _open(monitor, failing, region_codes, quorum, now)
+                parent = parents_open.get(monitor.depends_on_id or 0)
+                opened = _open(monitor, failing, region_codes, quorum, now, parent)
+                parents_open[monitor.pk] = opened
                 still_open.add(monitor.pk)
         else:
             recovered, unrecovered = _recovery_votes(monitor, voters, recent)
@@ -176,10 +185,42 @@ def incidents_evaluate(
                 incident.status = IncidentStatus.RESOLVED
                 incident.resolved_at = now
                 incident.save(update_fields=["status", "resolved_at"])
+                parents_open.pop(monitor.pk, None)
                 incident_resolved.send(sender=Incident, incident=incident)
             else:
                 still_open.add(monitor.pk)
     return still_open
+
+
+def _parents_first(monitors: Sequence[Monitor]) -> list[Monitor]:
+    """The batch ordered so that a monitor comes after its parent (and its
+    parent's parent) when they are in the batch too."""
+    by_id = {m.pk: m for m in monitors}
+
+    def depth(monitor: Monitor) -> int:
+        seen: set[int] = set()
+        parent_id = monitor.depends_on_id
+        while parent_id in by_id and parent_id not in seen:
+            seen.add(parent_id)
+            parent_id = by_id[parent_id].depends_on_id
+        return len(seen)
+
+    return sorted(monitors, key=depth)
+
+
+def _parents_open(
+    monitors: Sequence[Monitor], open_incidents: dict[int, Incident]
+) -> dict[int, Incident]:
+    """The open incidents of these monitors and of their parents, by monitor."""
+    parent_ids = {m.depends_on_id for m in monitors if m.depends_on_id}
+    found = dict(open_incidents)
+    missing = parent_ids - found.keys()
+    if missing:
+        for incident in Incident.objects.filter(
+            monitor_id__in=missing, status=IncidentStatus.OPEN
+        ):
+            found[incident.monitor_id] = incident
+    return found
 
 
 def _failure_streak(
@@ -231,6 +272,7 @@ def _open(
     region_codes: dict[int, str],
     quorum: int,
     now: datetime,
+    parent: Incident | None = None,
 ) -> Incident:
     latest_region, latest_rows = max(
         failing.items(), key=lambda kv: kv[1][0]["checked_at"]
@@ -273,6 +315,9 @@ def _open(
         started_at=started_at,
         cause=cause[:500],
         details=details,
+        # The parent's outage explains this one: recorded, alerting nobody.
+        suppressed=parent is not None,
+        suppressed_by=parent,
     )
     incident_opened.send(sender=Incident, incident=incident)
     return incident

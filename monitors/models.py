@@ -391,6 +391,19 @@ class Monitor(models.Model):
     cert_notified_days = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False
     )
+    # The monitor this one sits behind (a page behind its load balancer):
+    # while the parent has an open incident, this one's incidents are
+    # recorded suppressed and alert nobody. Same project, no cycles (see
+    # monitors.dependencies).
+    depends_on = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dependents",
+        help_text="While that monitor is down, this one's incidents are "
+        "recorded but alert nobody.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Not a column: the viewer's role, set by the dashboard's monitor pages.
@@ -544,6 +557,20 @@ class Incident(models.Model):
         related_name="+",
     )
     resolve_note = models.CharField(max_length=1000, blank=True, default="")
+    # Opened while the monitor's parent (``depends_on``) had an open
+    # incident, ``suppressed_by``: the parent's outage explains it, so it
+    # writes no alerts (opened, reminders, resolved) and the parent's
+    # incident lists it. Stays suppressed if the parent recovers first: it
+    # began as the parent's outage, and its alerts would arrive out of the
+    # blue halfway through.
+    suppressed = models.BooleanField(default=False)
+    suppressed_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="suppressed_incidents",
+    )
 
     class Meta:
         ordering = ("-started_at", "-id")

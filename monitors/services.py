@@ -26,6 +26,7 @@ from uptime.bulk import insert_from_arrays, update_from_values
 
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
+from .dependencies import dependency_error
 from .flapping import flapping_detect, flapping_settle
 from .incidents import incidents_evaluate
 from .maintenance import maintenance_active
@@ -189,6 +190,16 @@ def _writable(fields: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _check_dependency(monitor: Monitor) -> None:
+    """``depends_on``: a monitor of the same project, not itself, no cycle."""
+    parent = monitor.depends_on if monitor.depends_on_id else None
+    error = dependency_error(
+        monitor=monitor, project_id=monitor.project_id, parent=parent
+    )
+    if error:
+        raise ValidationError({"depends_on": error})
+
+
 def _is_passive(kind: str) -> bool:
     """A kind that reads the database, not the network (heartbeats)."""
     declared = REGISTRY.get(kind)
@@ -320,6 +331,7 @@ def monitor_create(
     the user's default project. A monitor created disabled starts paused.
     """
     monitor, regions, channels = _monitor_new(user=user, fields=fields, project=project)
+    _check_dependency(monitor)
     with transaction.atomic():
         _quota_check(
             user=user,
@@ -363,6 +375,11 @@ def monitors_create_bulk(
     planned = [
         _monitor_new(user=user, fields=fields, project=project) for fields in items
     ]
+    for index, (monitor, _, _) in enumerate(planned):
+        try:
+            _check_dependency(monitor)
+        except ValidationError as exc:
+            raise BulkItemError(index, exc) from exc
     by_project: dict[int, list[int]] = {}
     for index, (monitor, _, _) in enumerate(planned):
         by_project.setdefault(monitor.project_id, []).append(index)
@@ -418,6 +435,14 @@ def monitor_update(
             stored.escalation_policy = None
             values["escalation_policy"] = None
         _policy_check(stored)
+        moved = stored.project_id != old_project_id
+        if moved and "depends_on" not in values:
+            stored.depends_on = None  # another project's monitor: no longer
+        if "depends_on" in values or moved:
+            # Two edits at once (A on B, B on A) must not both pass the cycle
+            # check: they queue on the project row.
+            Project.objects.select_for_update().filter(pk=stored.project_id).exists()
+            _check_dependency(stored)
         if regions is None:
             regions = stored.regions.all()
         regions = _apply_heartbeat_rule(stored, list(regions))
@@ -427,7 +452,13 @@ def monitor_update(
             regions=len(regions),
             enabled=stored.enabled if enabled is None else enabled,
         )
-        stored.save(update_fields=[*values, "region_quorum", "updated_at"])
+        saved = {*values, "region_quorum", "updated_at"}
+        if moved:
+            saved.add("depends_on")
+            # Its dependents stay in the old project: they no longer sit
+            # behind it.
+            Monitor.objects.filter(depends_on=stored).update(depends_on=None)
+        stored.save(update_fields=list(saved))
         if {r.pk for r in regions} != before["regions"]:
             stored.regions.set(regions)
         if channels is not None:

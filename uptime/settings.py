@@ -534,7 +534,15 @@ LOGGING = {
         "json": {"()": "uptime.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+        "null": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Apprise's log lines quote the service URLs, whose tokens are secrets:
+    # dropped (the apprise channel kind reports its own errors); so are the
+    # request lines urllib3 logs at DEBUG (Apprise's requests, path and all).
+    "loggers": {
+        "apprise": {"handlers": ["null"], "propagate": False},
+        "urllib3": {"level": "WARNING"},
+    },
 }

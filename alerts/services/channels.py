@@ -5,7 +5,8 @@ only parse their input, call these functions and show the errors they raise
 (``ValidationError({field: messages})``):
 
 - the target must suit the kind (an email address; a Slack or webhook URL
-  that passes the address guard, which runs again on every send);
+  that passes the address guard, which runs again on every send; an Apprise
+  URL of a scheme the guard can cover, see ``transports.apprise_url``);
 - a webhook secret is a Standard Webhooks ``whsec_`` secret, generated when
   a new webhook has none, and only webhooks have one;
 - the kind and the project are fixed once the channel exists;
@@ -30,6 +31,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+import apprise
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -38,9 +40,12 @@ from django.db import transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from monitors.checks.options import blocked_message
 from monitors.models import Monitor, Project
 from monitors.quotas import QuotaExceeded, is_operator
 from monitors.validators import validate_target_url
+from uptime import outbound
+from uptime.outbound.guard import MAX_URL_LENGTH
 from uptime.throttling import CHANNEL_SENDS
 
 from ..models import (
@@ -52,6 +57,7 @@ from ..models import (
     Notification,
     generate_secret,
 )
+from ..transports import apprise_url
 from .confirmation import confirmation_nonce, confirmation_request
 from .outbox import due_now, enqueue_deliveries
 from .payloads import channel_test_payload
@@ -126,6 +132,8 @@ def channel_validate(*, kind: str, target: str, secret: str | None) -> None:
             validate_email(target)
         except ValidationError:
             raise ValidationError({"target": "Enter a valid email address."}) from None
+    elif kind == ChannelKind.APPRISE:
+        _validate_apprise_url(target)
     else:
         try:
             # The address guard, up front: it runs again on every send.
@@ -134,6 +142,37 @@ def channel_validate(*, kind: str, target: str, secret: str | None) -> None:
             raise ValidationError({"target": exc.messages}) from None
     if secret:
         _validate_secret(kind=kind, secret=secret)
+
+
+def _validate_apprise_url(target: str) -> None:
+    """A URL of one of the schemes the address guard can cover, that Apprise
+    itself accepts; a self-hosted server's host passes the guard up front
+    (every connection is checked again when it sends)."""
+    if len(target) > MAX_URL_LENGTH:
+        raise ValidationError(
+            {"target": f"URL is longer than {MAX_URL_LENGTH} characters."}
+        )
+    scheme = apprise_url.scheme_of(target)
+    if scheme not in apprise_url.SCHEMES:
+        raise ValidationError(
+            {
+                "target": f"{apprise_url.UNSUPPORTED} Schemes: "
+                f"{', '.join(sorted(apprise_url.SCHEMES))}."
+            }
+        )
+    if not apprise.Apprise().add(target):
+        raise ValidationError({"target": apprise_url.UNSUPPORTED})
+    host = apprise_url.destination_host(target)
+    if host is None:
+        return
+    try:
+        outbound.check_destination(
+            host, allow_private=settings.UPTIME_ALLOW_PRIVATE_TARGETS
+        )
+    except outbound.BlockedAddress as exc:
+        raise ValidationError(
+            {"target": blocked_message(host, exc.address)}, code="blocked_address"
+        ) from None
 
 
 def _validate_secret(*, kind: str, secret: str) -> None:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from monitors.dependencies import incident_alerts_suppressed
 from monitors.maintenance import maintenance_active
 from monitors.models import Incident, IncidentStatus, Monitor, Tick
 
@@ -198,7 +199,7 @@ def notifications_for_flapping(
         monitor=monitor,
         now=now,
     )
-    if incident is not None:
+    if incident is not None and not incident_alerts_suppressed(incident):
         ids += notifications_for_incident(
             incident=incident, event=Event.INCIDENT_OPENED, now=now
         )
@@ -229,8 +230,10 @@ def notifications_remind(*, now: datetime | None = None) -> int:
             monitor__escalation_policy__isnull=True,
             monitor__channels__in=channels,
         )
-        # A flapping monitor's incidents alert nobody, reminders included.
+        # A flapping monitor's incidents alert nobody, reminders included;
+        # nor do incidents suppressed by their parent monitor's outage.
         .exclude(monitor__flapping=True)
+        .exclude(suppressed=True)
         .select_related("monitor")
         .distinct()
     )

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 
+from monitors.dependencies import affected_dependents
 from monitors.models import Incident, Monitor, Tick
 
 from ..models import ACKNOWLEDGEABLE_EVENTS, Event
@@ -56,6 +58,10 @@ def incident_data(incident: Incident) -> dict[str, Any]:
         "acknowledged_by": incident.acknowledger if incident.acknowledged_at else None,
         "resolved_by_hand": incident.resolved_by_hand,
         "resolve_note": incident.resolve_note,
+        # Opened while the monitor's parent was down (no alert was sent for
+        # it): the parent's incident, by id.
+        "suppressed": incident.suppressed,
+        "suppressed_by": incident.suppressed_by_id,
     }
 
 
@@ -71,6 +77,16 @@ def incident_payload(
     data: dict[str, Any] = {
         "incident": incident_data(incident),
         "monitor": monitor_data(incident.monitor),
+        # The monitors that depend on this one and are failing or down as
+        # the alert is written (their own alerts are suppressed while this
+        # incident is open); the incident page keeps the full list.
+        "affected_monitors": [
+            {
+                **child,
+                "link": _absolute(reverse("dashboard:monitor", args=[child["id"]])),
+            }
+            for child in affected_dependents(incident.monitor)
+        ],
     }
     if event in ACKNOWLEDGEABLE_EVENTS:
         # Imported here: the link module reverses a URL of this app.

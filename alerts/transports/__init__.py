@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .apprise_url import AppriseTransport
 from .base import Transport, TransportError
 from .email import EmailTransport
 from .slack import SlackTransport
@@ -11,6 +12,7 @@ REGISTRY: dict[str, type[Transport]] = {
     "email": EmailTransport,
     "slack": SlackTransport,
     "webhook": WebhookTransport,
+    "apprise": AppriseTransport,
 }
 
 __all__ = ["REGISTRY", "Transport", "TransportError"]

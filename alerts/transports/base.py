@@ -76,6 +76,9 @@ class Message:
     incident_url: str
     payload: dict[str, Any]
     evidence: dict[str, Any]
+    # Names of the monitors behind this one that are failing too (their own
+    # alerts are suppressed while this one is down).
+    affected: list[str]
     # The signed link that acknowledges the open incident ("" for others).
     acknowledge_url: str = ""
 
@@ -170,6 +173,7 @@ def message_for(notification: Notification) -> Message:
         payload=payload,
         evidence=incident.get("evidence") or {},
         acknowledge_url=data.get("acknowledge_url") or "",
+        affected=[str(m.get("name", "")) for m in data.get("affected_monitors") or []],
     )
 
 

@@ -41,6 +41,8 @@ def blocks_for(msg: Message) -> list[dict[str, Any]]:
         fields.append(f"*Cause*\n{_escape(msg.cause)}")
     if msg.regions:
         fields.append(f"*Regions*\n{_escape(', '.join(msg.regions))}")
+    if msg.affected:
+        fields.append(f"*Also failing behind it*\n{_escape(', '.join(msg.affected))}")
     if fields:
         blocks.append(
             {

@@ -17,6 +17,7 @@ from ..checks import (
     option_names,
     shown_names,
 )
+from ..dependencies import dependency_error
 from ..models import (
     EscalationPolicy,
     Incident,
@@ -75,6 +76,11 @@ class MonitorSerializer(ModelSerializer):
         required=False,
     )
     region_quorum = QuorumField(required=False, allow_null=True, min_value=1)
+    # The monitor this one sits behind (its id): while that one is down, this
+    # one's incidents are recorded suppressed and alert nobody.
+    depends_on = serializers.PrimaryKeyRelatedField(
+        queryset=Monitor.objects.none(), required=False, allow_null=True
+    )
     # The target: an http(s) URL, tcp://host:port (or host:port) or a DNS
     # name, by kind; empty for heartbeats. Checked in validate() by kind.
     url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -108,6 +114,7 @@ class MonitorSerializer(ModelSerializer):
             "failure_threshold",
             "recovery_threshold",
             "region_quorum",
+            "depends_on",
             "enabled",
             "show_on_status_page",
             "escalation_policy",
@@ -151,6 +158,10 @@ class MonitorSerializer(ModelSerializer):
         if request is not None and request.user.is_authenticated:
             self.fields["escalation_policy"].queryset = (  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
                 EscalationPolicy.objects.filter(project__in=api_projects(request))
+            )
+            # Among the caller's monitors; the same project is checked below.
+            self.fields["depends_on"].queryset = Monitor.objects.filter(  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField (a cast trips drf-stubs)
+                project__in=self.fields["project"].queryset  # type: ignore[attr-defined]  # set just above by scope_choices
             )
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -259,10 +270,30 @@ class MonitorSerializer(ModelSerializer):
                 {"escalation_policy": "The policy belongs to another project."}
             )
 
+    def _validate_depends_on(self, attrs: dict[str, Any]) -> None:
+        """Same project, not itself, no cycle (monitors.dependencies)."""
+        instance: Monitor | None = self.instance
+        if "depends_on" not in attrs and "project" not in attrs:
+            return
+        project = attrs.get("project") or (instance.project if instance else None)
+        parent = attrs.get(
+            "depends_on", instance.depends_on if instance is not None else None
+        )
+        if "depends_on" not in attrs and instance is not None:
+            return  # a move: the services drop a dependency left behind
+        error = dependency_error(
+            monitor=instance,
+            project_id=project.pk if project is not None else None,
+            parent=parent,
+        )
+        if error:
+            raise serializers.ValidationError({"depends_on": error})
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         self._validate_project(attrs)
         self._validate_channels(attrs)
         self._validate_policy(attrs)
+        self._validate_depends_on(attrs)
         instance: Monitor | None = self.instance
         interval = attrs.get(
             "interval_seconds", instance.interval_seconds if instance else 60
@@ -354,6 +385,9 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_by_hand",
             "resolved_by",
             "resolve_note",
+            # Opened while the monitor's parent was down: no alerts sent.
+            "suppressed",
+            "suppressed_by",
         )
         read_only_fields = fields
 

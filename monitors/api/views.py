@@ -23,7 +23,6 @@ from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
 from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
-from ..quotas import QuotaExceeded
 from ..services import (
     BULK_CREATE_MAX,
     BulkItemError,
@@ -111,8 +110,9 @@ def _field_messages(exc: DjangoValidationError) -> dict[str, list[str]]:
     }
 
 
-def _quota_error(exc: QuotaExceeded) -> serializers.ValidationError:
-    """A quota refusal as a 400 that names the field (or the whole monitor)."""
+def _service_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A refusal of the services (a quota, a dependency that changed under
+    the request) as a 400 that names the field (or the whole monitor)."""
     return serializers.ValidationError(_field_messages(exc))
 
 
@@ -148,8 +148,8 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
                 user=signed_in_user(self.request),
                 fields=serializer.validated_data,
             )
-        except QuotaExceeded as exc:
-            raise _quota_error(exc) from None
+        except DjangoValidationError as exc:  # a quota, or a dependency
+            raise _service_error(exc) from None
 
     @action(detail=False, methods=["post"])
     def bulk(self, request: Request) -> Response:
@@ -187,8 +187,8 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
                 monitor=monitor,
                 fields=serializer.validated_data,
             )
-        except QuotaExceeded as exc:
-            raise _quota_error(exc) from None
+        except DjangoValidationError as exc:  # a quota, or a dependency
+            raise _service_error(exc) from None
 
     def perform_destroy(self, instance: Monitor) -> None:
         monitor_delete(user=signed_in_user(self.request), monitor=instance)

@@ -13,6 +13,7 @@ from django.forms import BoundField
 from uptime.forms import DescribedErrorsMixin
 
 from ..checks import REGISTRY, option_fields, option_names
+from ..dependencies import dependency_error
 from ..forms import CheckOptionsFormMixin, kind_sections
 from ..models import EscalationPolicy, Monitor, Project, Region, Role
 from ..projects import role_can_manage
@@ -54,6 +55,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "failure_threshold",
             "recovery_threshold",
             "region_quorum",
+            "depends_on",
             "show_on_status_page",
             "escalation_policy",
             *option_names(),
@@ -66,6 +68,7 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "recovery_threshold": "Successes before recovery",
             "region_quorum": "Regions that must agree",
             "show_on_status_page": "Show on the status page",
+            "depends_on": "Depends on",
             "kind": "Check type",
             **{option.name: option.label for option in option_fields()},
         }
@@ -77,6 +80,9 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             "region_quorum": "Leave empty for a majority of the chosen regions.",
             "escalation_policy": "Who is alerted, and when, while nobody "
             "acknowledges. Empty: this monitor's channels, at once.",
+            "depends_on": "The monitor this one sits behind (its load balancer, "
+            "say): while that one is down, this one's incidents are recorded "
+            "but alert nobody, and that one's alert names this one.",
             **{
                 option.name: option.help_text
                 for option in option_fields()
@@ -107,6 +113,17 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
             else EscalationPolicy.objects.none()
         )
         policy.empty_label = "None: the monitor's channels, at once"
+        # Depends on: another monitor of the same project.
+        self.project = project or (
+            self.instance.project if self.instance.project_id else None
+        )
+        parents = cast(forms.ModelChoiceField, self.fields["depends_on"])
+        parents.queryset = (
+            Monitor.objects.filter(project=self.project).exclude(pk=self.instance.pk)
+            if self.project is not None
+            else Monitor.objects.none()
+        )
+        parents.empty_label = "Nothing (alerts on its own)"
         # The API's bounds (serializer extra_kwargs), enforced and shown.
         for name in ("failure_threshold", "recovery_threshold"):
             self.fields[name].validators.append(MaxValueValidator(100))
@@ -183,6 +200,16 @@ class MonitorForm(DescribedErrorsMixin, CheckOptionsFormMixin, forms.ModelForm):
         for name, message in errors.items():
             if name not in self.errors:
                 self.add_error(name, message)
+        if "depends_on" not in self.data and self.instance.pk:
+            # A post without the field (an older page, a script) keeps it.
+            data["depends_on"] = self.instance.depends_on
+        error = dependency_error(
+            monitor=self.instance if self.instance.pk else None,
+            project_id=self.project.pk if self.project is not None else None,
+            parent=data.get("depends_on"),
+        )
+        if error and "depends_on" not in self.errors:
+            self.add_error("depends_on", error)
         self._clean_check_options(data)
         return data
 

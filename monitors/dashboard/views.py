@@ -43,7 +43,6 @@ from ..projects import (
     role_at_least,
     role_flags,
 )
-from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
 from . import rows, selectors, svg
@@ -62,7 +61,7 @@ def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> 
     """A monitor of one of the user's projects; anyone else's is a 404, and
     a role below ``min_role`` a 403. The user's role is on ``monitor.role``."""
     monitor = get_object_or_404(
-        Monitor.objects.select_related("project"),
+        Monitor.objects.select_related("project", "depends_on"),
         pk=pk,
         project__in=projects_for(user=request.user),
     )
@@ -165,6 +164,7 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
             monitor.pk
         ),
         "may": role_flags(monitor.role),
+        "dependents": list(monitor.dependents.order_by("name", "id")[:50]),
     }
     return render_page(request, "dashboard/monitor_detail.html", context)
 
@@ -249,7 +249,7 @@ def monitor_create(request: HttpRequest) -> HttpResponse:
                 project=projects[1],
                 fields=monitor_form_values(form),
             )
-        except QuotaExceeded as exc:
+        except ValidationError as exc:  # a quota, or a dependency
             form.add_error(None, exc)
         else:
             messages.success(
@@ -276,7 +276,7 @@ def monitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 monitor=monitor,
                 fields=monitor_form_values(form),
             )
-        except QuotaExceeded as exc:
+        except ValidationError as exc:  # a quota, or a dependency
             form.add_error(None, exc)
         else:
             messages.success(request, "Monitor saved.")
@@ -356,7 +356,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def _own_incident(request: HttpRequest, pk: int) -> Incident:
     return get_object_or_404(
         Incident.objects.select_related(
-            "monitor", "monitor__project", "acknowledged_by", "resolved_by"
+            "monitor",
+            "monitor__project",
+            "acknowledged_by",
+            "resolved_by",
+            "suppressed_by__monitor",
         ),
         pk=pk,
         monitor__project__in=projects_for(user=request.user),
@@ -372,6 +376,9 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "dashboard/incident_detail.html",
         {
             "incident": incident,
+            "affected": incident.suppressed_incidents.select_related(
+                "monitor"
+            ).order_by("started_at", "id"),
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
             "can": role_flags(role),
