@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from monitors.dependencies import incident_alerts_suppressed
 from monitors.maintenance import maintenance_active
 from monitors.models import EscalationPolicy, Incident, IncidentStatus, Project
 
@@ -53,6 +54,9 @@ def incident_channels(
     receivers), reminders, and each escalation ``step``. A rule that holds
     an incident's alerts back belongs here, once.
     """
+    if incident_alerts_suppressed(incident):
+        # Opened behind its parent monitor's outage: nobody, at any step.
+        return Channel.objects.none()
     monitor = incident.monitor
     if event == Event.INCIDENT_ESCALATED:
         if step is None or step.policy_id != monitor.escalation_policy_id:

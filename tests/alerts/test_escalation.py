@@ -306,3 +306,21 @@ def test_the_admin_adds_a_policy_with_steps_of_its_own_projects_channels(
     assert b"another project" in answer.content
     listing = client.get("/admin/monitors/escalationpolicy/")
     assert b"Admin made" in listing.content
+
+
+def test_a_suppressed_incident_escalates_to_nobody(
+    make_monitor, regions, policy, open_incident
+) -> None:
+    """A child behind a down parent: no step of its policy alerts, at any
+    delay (the dependency rule and the policy meet in incident_channels)."""
+    parent = make_monitor(name="Balancer", regions=regions[:1], failure_threshold=1)
+    parent_incident = open_incident(parent)
+    child = make_monitor(name="Checkout", regions=regions[:1], failure_threshold=1)
+    child.depends_on = parent
+    child.escalation_policy = policy
+    child.save()
+    incident = open_incident(child)
+    assert incident.suppressed and incident.suppressed_by == parent_incident
+    assert _sent(incident, Event.INCIDENT_OPENED) == []
+    assert escalations_due(now=_at(incident, 31)) == 0
+    assert _sent(incident, Event.INCIDENT_ESCALATED) == []
