@@ -17,7 +17,7 @@ from ..checks import (
     option_names,
     shown_names,
 )
-from ..models import Incident, Monitor, Project, Region, Role, Tick
+from ..models import Incident, IncidentUpdate, Monitor, Project, Region, Role, Tick
 from ..regionhealth import monitor_coverage
 from ..secrets import headers_masked, monitor_secrets_after_edit
 from ..validators import monitor_settings_errors
@@ -315,3 +315,14 @@ class IncidentSerializer(serializers.ModelSerializer):
             "duration_seconds",
             "details",
         )
+
+
+class IncidentUpdateSerializer(serializers.ModelSerializer):
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = IncidentUpdate
+        fields = ("id", "incident", "status", "body", "author", "created_at")
+        read_only_fields = ("incident", "author", "created_at")

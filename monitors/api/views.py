@@ -22,6 +22,7 @@ from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 
+from ..incident_updates import incident_update_post
 from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
 from ..quotas import QuotaExceeded
 from ..services import (
@@ -35,6 +36,7 @@ from ..services import (
 from .scoped import ProjectScopedViewSet
 from .serializers import (
     IncidentSerializer,
+    IncidentUpdateSerializer,
     MonitorSerializer,
     RegionSerializer,
     TickDetailSerializer,
@@ -258,6 +260,32 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
                 )
             qs = qs.filter(status=params["status"])
         return qs.order_by("-started_at", "-id")
+
+    @extend_schema(
+        request=IncidentUpdateSerializer,
+        responses=IncidentUpdateSerializer(many=True),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="updates")
+    def updates(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the incident's updates, newest first. POST: post one (member
+        role and above); it goes to the subscribers of every status page
+        that lists the monitor."""
+        incident = self.get_object()
+        if request.method == "POST":
+            serializer = IncidentUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            try:
+                update = incident_update_post(
+                    user=signed_in_user(request),
+                    incident=incident,
+                    status=serializer.validated_data["status"],
+                    body=serializer.validated_data["body"],
+                )
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
+            return Response(IncidentUpdateSerializer(update).data, status=201)
+        rows = incident.updates.select_related("author")
+        return Response(IncidentUpdateSerializer(rows, many=True).data)
 
 
 class RegionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -18,6 +18,11 @@ urlpatterns = [
     path("monitors/<int:pk>/check/", views.monitor_check_now, name="monitor_check"),
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident"),
+    path(
+        "incidents/<int:pk>/updates/",
+        views.incident_update_create,
+        name="incident_update",
+    ),
     path("maintenance/", maintenance_views.maintenance_list, name="maintenance"),
     path(
         "maintenance/new/",

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +25,7 @@ from uptime.throttling import limit_signups
 
 from .. import services
 from ..forms import monitor_form_values
+from ..incident_updates import incident_update_post
 from ..maintenance import maintenance_until
 from ..members import invitations_pending_for
 from ..models import (
@@ -36,14 +37,20 @@ from ..models import (
     Role,
     Tick,
 )
-from ..projects import project_require, projects_for, role_at_least, role_flags
+from ..projects import (
+    project_require,
+    project_role,
+    projects_for,
+    role_at_least,
+    role_flags,
+)
 from ..quotas import QuotaExceeded
 from ..services import monitor_schedule_now
 from ..timeline import incident_timeline
 from . import rows, selectors, svg
 from .context import pipeline_problems
 from .evidence import evidence_summary
-from .forms import MonitorForm, SignupForm
+from .forms import IncidentUpdateForm, MonitorForm, SignupForm
 
 # Rows per overview page; ?per_page= picks another of these. At 100 the page
 # renders in a few tens of milliseconds whatever the project's size.
@@ -348,12 +355,15 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_detail(
+    request: HttpRequest, pk: int, form: IncidentUpdateForm | None = None
+) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.select_related("monitor", "monitor__project"),
         pk=pk,
         monitor__project__in=projects_for(user=request.user),
     )
+    role = project_role(user=request.user, project=incident.monitor.project_id)
     return render_page(
         request,
         "dashboard/incident_detail.html",
@@ -361,8 +371,39 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "incident": incident,
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
+            "updates": list(incident.updates.select_related("author")),
+            "update_form": form or IncidentUpdateForm(),
+            "may": role_flags(role),
         },
+        status=400 if form is not None and form.errors else 200,
     )
+
+
+@login_required
+@require_POST
+def incident_update_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Post an update (members and above); it shows on the status pages
+    listing the monitor and goes to their subscribers."""
+    incident = get_object_or_404(
+        Incident.objects.select_related("monitor"),
+        pk=pk,
+        monitor__project__in=projects_for(user=signed_in_user(request)),
+    )
+    form = IncidentUpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            incident_update_post(
+                user=signed_in_user(request),
+                incident=incident,
+                status=form.cleaned_data["status"],
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, "Update posted.")
+            return redirect("dashboard:incident", pk=incident.pk)
+    return incident_detail(request, pk, form=form)
 
 
 @limit_signups
