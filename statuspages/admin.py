@@ -20,6 +20,8 @@ from .models import (
 
 
 class StatusPageAdminForm(forms.ModelForm):
+    logo_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
     class Meta:
         model = StatusPage
         fields = ("project", *services.PAGE_FIELDS)

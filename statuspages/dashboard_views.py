@@ -28,6 +28,14 @@ from .models import StatusPage
 
 
 class StatusPageForm(DescribedErrorsMixin, forms.ModelForm):
+    logo_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Logo URL",
+        help_text="An https:// image URL, shown above the title.",
+    )
+
     class Meta:
         model = StatusPage
         fields = (

@@ -111,6 +111,9 @@ def _save(
         ) from None
     from .selectors import forget_page
 
+    # Now, and again after commit: a visitor between the two may have
+    # cached the page as it was.
+    forget_page(page)
     transaction.on_commit(lambda: forget_page(page))
     return page
 
