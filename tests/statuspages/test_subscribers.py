@@ -136,7 +136,7 @@ def test_each_event_is_written_once_per_subscriber_and_only_for_its_pages(
         user=owner, incident=incident, status="monitoring", body="Watching."
     )
     soon = timezone.now() + timedelta(days=1)
-    maintenance_window_create(
+    window = maintenance_window_create(
         user=owner,
         project=project,
         fields={
@@ -152,17 +152,9 @@ def test_each_event_is_written_once_per_subscriber_and_only_for_its_pages(
     assert rows == {
         (ours.pk, "incident.opened", f"incident:{incident.pk}:opened"),
         (ours.pk, "incident.updated", f"update:{update.pk}"),
-        (
-            ours.pk,
-            "maintenance.scheduled",
-            f"maintenance:{SubscriberMessage.objects.get(event='maintenance.scheduled', subscriber=ours).payload['data']['maintenance']['id']}",
-        ),
+        (ours.pk, "maintenance.scheduled", f"maintenance:{window.pk}"),
         # A window over the whole project reaches every page of it.
-        (
-            theirs.pk,
-            "maintenance.scheduled",
-            f"maintenance:{SubscriberMessage.objects.get(event='maintenance.scheduled', subscriber=theirs).payload['data']['maintenance']['id']}",
-        ),
+        (theirs.pk, "maintenance.scheduled", f"maintenance:{window.pk}"),
     }
 
 
