@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import feedgenerator
@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from monitors.dashboard import views as dashboard_views
-from monitors.models import Incident, IncidentStatus, Project
+from monitors.models import Incident, IncidentStatus
 from uptime.throttling import limit_posts
 
 from . import selectors, services
@@ -56,10 +56,9 @@ def page_view(request: HttpRequest, slug: str) -> HttpResponse:
     page = StatusPage.objects.filter(slug=slug, public=True).first()
     if page is None:
         # A project's own page (Project settings, one per project) lives
-        # at the same address; a status page with the slug wins.
-        if Project.objects.filter(slug=slug).exists():
-            return dashboard_views.status_page(request, slug)
-        raise Http404
+        # at the same address (its 404 when off); a status page with the
+        # slug wins.
+        return dashboard_views.status_page(request, slug)
     variant = "root" if _base(request, page) == "/" else "slug"
     key = selectors.page_cache_key(page.pk, variant)
     body = cache.get(key)
