@@ -102,7 +102,17 @@ def page_groups(page: StatusPage, *, now: datetime) -> list[Group]:
         StatusPageGroup.objects.filter(page=page).prefetch_related(
             Prefetch(
                 "entries",
-                queryset=StatusPageMonitor.objects.select_related("monitor"),
+                # Only what the page shows: a monitor row is wide (check
+                # options, secrets), and 200 of them cost more than the query.
+                queryset=StatusPageMonitor.objects.select_related("monitor").only(
+                    "group_id",
+                    "order",
+                    "display_name",
+                    "monitor__name",
+                    "monitor__url",
+                    "monitor__status",
+                    "monitor__created_at",
+                ),
             )
         )
     )
