@@ -4,6 +4,7 @@ page at ``/``, nothing of the dashboard, the API or the admin."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
@@ -15,6 +16,8 @@ from . import views
 def _on_domain(
     view: Callable[..., HttpResponseBase],
 ) -> Callable[..., HttpResponseBase]:
+    # wraps: keeps the view's marks (csrf_exempt on unsubscribe).
+    @wraps(view)
     def wrapped(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
         return view(request, slug=request.status_page_slug, **kwargs)  # type: ignore[attr-defined]  # set by the middleware
 

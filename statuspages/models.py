@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -52,7 +53,11 @@ class StatusPage(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("statuspages:page", args=[self.slug])
+        # The project's URLs even while a custom domain's request is served
+        # (its own URLs have no names).
+        return reverse(
+            "statuspages:page", args=[self.slug], urlconf=settings.ROOT_URLCONF
+        )
 
 
 class StatusPageGroup(models.Model):

@@ -210,13 +210,19 @@ def confirmation_link(subscriber: StatusPageSubscriber) -> str:
     token = signing.dumps(
         {"s": subscriber.pk, "t": subscriber.token}, salt=CONFIRM_SALT, compress=True
     )
-    path = reverse("statuspages:confirm", args=[subscriber.page.slug, token])
+    path = reverse(
+        "statuspages:confirm",
+        args=[subscriber.page.slug, token],
+        urlconf=settings.ROOT_URLCONF,
+    )
     return f"{settings.SITE_URL}{path}"
 
 
 def unsubscribe_link(subscriber: StatusPageSubscriber) -> str:
     path = reverse(
-        "statuspages:unsubscribe", args=[subscriber.page.slug, subscriber.token]
+        "statuspages:unsubscribe",
+        args=[subscriber.page.slug, subscriber.token],
+        urlconf=settings.ROOT_URLCONF,
     )
     return f"{settings.SITE_URL}{path}"
 
@@ -301,3 +307,13 @@ def subscriber_confirm(
 def subscriber_unsubscribe(*, subscriber: StatusPageSubscriber) -> None:
     """Gone for good, pending messages with it."""
     subscriber.delete()
+
+
+def subscribers_prune_unconfirmed(*, now: datetime | None = None) -> int:
+    """Forget addresses whose confirmation link has expired unused: they
+    never asked (or never finished asking) for anything."""
+    cutoff = (now or timezone.now()) - CONFIRM_MAX_AGE
+    deleted, _ = StatusPageSubscriber.objects.filter(
+        confirmed_at__isnull=True, created_at__lt=cutoff
+    ).delete()
+    return deleted

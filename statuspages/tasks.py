@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import outbox
+from . import outbox, services
 
 
 @shared_task(name="statuspages.deliver", ignore_result=True, acks_late=True)
@@ -14,4 +14,5 @@ def deliver(message_id: int) -> str:
 
 @shared_task(name="statuspages.sweep", ignore_result=True)
 def sweep() -> int:
+    services.subscribers_prune_unconfirmed()
     return len(outbox.messages_sweep())

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils import feedgenerator
+from django.utils import feedgenerator, timezone
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -97,9 +97,10 @@ class IncidentsFeed(Feed):
         return f"Incidents and updates of {obj.title}."
 
     def items(self, obj: StatusPage) -> list[Incident]:
-        from django.utils import timezone
-
-        return selectors.page_incidents(obj, now=timezone.now())
+        incidents = selectors.page_incidents(obj, now=timezone.now())
+        for incident in incidents:
+            incident.link = f"{obj.base}#incident-{incident.pk}"  # type: ignore[attr-defined]  # for item_link
+        return incidents
 
     def item_title(self, item: Incident) -> str:
         state = "resolved" if item.status == IncidentStatus.RESOLVED else "ongoing"
@@ -118,7 +119,7 @@ class IncidentsFeed(Feed):
         return "\n".join(lines)
 
     def item_link(self, item: Incident) -> str:
-        return f"#incident-{item.pk}"
+        return str(item.link)  # type: ignore[attr-defined]  # set in items()
 
     def item_guid(self, item: Incident) -> str:
         return f"incident-{item.pk}"

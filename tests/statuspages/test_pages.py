@@ -198,6 +198,9 @@ def test_the_feeds_list_incidents_with_their_updates(
         "a:summary", "", namespaces=ns
     )
     assert entry.findtext("a:id", namespaces=ns) == f"incident-{incident.pk}"
+    link = entry.find("a:link", ns)
+    assert link is not None
+    assert link.get("href") == f"http://testserver/status/shop/#incident-{incident.pk}"
 
     rss = client.get("/status/shop/feed.rss")
     assert rss["Content-Type"].startswith("application/rss+xml")

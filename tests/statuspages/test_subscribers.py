@@ -210,3 +210,54 @@ def test_a_confirmation_mail_for_an_address_confirmed_meanwhile_is_not_sent(
     message = SubscriberMessage.objects.get()
     assert message.last_error == "Not sent: confirmed already."
     assert json.dumps(message.payload)  # stored as sent: plain JSON
+
+
+def test_subscribing_on_a_custom_domain_works_and_links_point_at_the_site(
+    settings, make_monitor, make_page, smtp
+) -> None:
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "status.shop.example"]
+    page = make_page({"Shop": [make_monitor()]}, custom_domain="status.shop.example")
+    host = {"HTTP_HOST": "status.shop.example"}
+    browser = Client(enforce_csrf_checks=True, **host)
+    form = browser.get("/subscribe/")
+    token = form.cookies["csrftoken"].value
+    hooked = browser.post(
+        "/subscribe/",
+        {
+            "kind": "webhook",
+            "target": "https://hooks.example/x",
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert hooked.status_code == 200
+    subscriber = StatusPageSubscriber.objects.get()
+    assert f"/status/shop/unsubscribe/{subscriber.token}/" in hooked.content.decode()
+    # The domain's own unsubscribe address works too.
+    assert browser.post(f"/unsubscribe/{subscriber.token}/").status_code == 200
+    assert not StatusPageSubscriber.objects.exists()
+
+    emailed = browser.post(
+        "/subscribe/",
+        {"kind": "email", "target": "ann@example.com", "csrfmiddlewaretoken": token},
+    )
+    assert emailed.status_code == 200
+    run_queued()
+    path = link_path(mail_text(smtp.messages[0]), "subscribe/confirm")
+    assert b"Confirmed" in confirm(path).content
+    assert page.subscribers.get().confirmed_at is not None
+
+
+def test_unconfirmed_addresses_are_forgotten_once_their_link_expires(page) -> None:
+    from statuspages.services import subscribers_prune_unconfirmed
+
+    old = subscriber_subscribe(page=page, kind="email", target="old@example.com")
+    new = subscriber_subscribe(page=page, kind="email", target="new@example.com")
+    hook = subscriber_subscribe(page=page, kind="webhook", target="https://h.example/")
+    StatusPageSubscriber.objects.filter(pk__in=[old.pk, hook.pk]).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    assert subscribers_prune_unconfirmed() >= 1
+    assert set(StatusPageSubscriber.objects.values_list("pk", flat=True)) == {
+        new.pk,
+        hook.pk,
+    }
