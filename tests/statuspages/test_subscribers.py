@@ -217,8 +217,7 @@ def test_subscribing_on_a_custom_domain_works_and_links_point_at_the_site(
 ) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "status.shop.example"]
     page = make_page({"Shop": [make_monitor()]}, custom_domain="status.shop.example")
-    host = {"HTTP_HOST": "status.shop.example"}
-    browser = Client(enforce_csrf_checks=True, **host)
+    browser = Client(enforce_csrf_checks=True, HTTP_HOST="status.shop.example")
     form = browser.get("/subscribe/")
     token = form.cookies["csrftoken"].value
     hooked = browser.post(
