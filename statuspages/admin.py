@@ -70,6 +70,11 @@ class StatusPageAdmin(ProjectScopedAdmin):
     def save_model(self, request, obj, form, change: bool) -> None:
         pass  # save_form has saved it
 
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # No many-to-many on the form; the groups inline is saved here.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
 
 class EntryInline(admin.TabularInline):
     model = StatusPageMonitor
