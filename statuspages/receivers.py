@@ -42,3 +42,15 @@ def tell_subscribers_maintenance(
     sender: Any, window: MaintenanceWindow, **kwargs: Any
 ) -> None:
     outbox.messages_for_maintenance(window=window)
+
+
+@receiver(signals.flapping_stopped)
+def tell_subscribers_settled_down(
+    sender: Any, monitor: Any, incident: Incident | None = None, **kwargs: Any
+) -> None:
+    # Settled down: the incident its flapping held back is news now (as its
+    # DOWN alert is); the key keeps one already told to one message.
+    if incident is not None:
+        outbox.messages_for_incident(
+            incident=incident, event=SubscriberEvent.INCIDENT_OPENED
+        )

@@ -260,3 +260,29 @@ def test_unconfirmed_addresses_are_forgotten_once_their_link_expires(page) -> No
         new.pk,
         hook.pk,
     }
+
+
+def test_a_flapping_monitor_tells_subscribers_once_it_settles_down(
+    make_monitor, make_page, regions
+) -> None:
+    from tests.alerts.test_flapping import INTERVAL, Slots, play
+
+    monitor = make_monitor(
+        regions=regions[:1],
+        interval_seconds=INTERVAL,
+        failure_threshold=2,
+        recovery_threshold=1,
+    )
+    page = make_page({"Shop": [monitor]})
+    subscriber_subscribe(page=page, kind="webhook", target="https://h.example/x")
+    slots = Slots(80)
+    # Flapping: its incidents open and resolve and tell nobody.
+    play(monitor, regions[:1], "uuuu" + "du" * 9, slots)
+    assert not SubscriberMessage.objects.exists()
+    play(monitor, regions[:1], "d" * 25, slots)  # settles down
+    incident = monitor.incidents.get(status="open")
+    assert list(SubscriberMessage.objects.values_list("event", "incident")) == [
+        ("incident.opened", incident.pk)
+    ]
+    play(monitor, regions[:1], "uu", slots)
+    assert SubscriberMessage.objects.filter(event="incident.resolved").count() == 1
