@@ -95,6 +95,15 @@ def _layout(groups: list[dict[str, Any]] | None, project: Project) -> Any:
     """The layout with monitor objects; an id outside the project is a 400."""
     if groups is None:
         return None
+    # A PATCH validates nested fields partially: a group without its name
+    # or an entry without its monitor gets this far.
+    for g in groups:
+        if not g.get("name") or any(
+            "monitor" not in e for e in g.get("monitors") or []
+        ):
+            raise serializers.ValidationError(
+                {"groups": "Each group needs a name, each entry a monitor."}
+            )
     ids = {e["monitor"] for g in groups for e in g.get("monitors") or []}
     found = {m.pk: m for m in Monitor.objects.filter(pk__in=ids, project=project)}
     missing = sorted(ids - set(found))
@@ -106,7 +115,10 @@ def _layout(groups: list[dict[str, Any]] | None, project: Project) -> Any:
         {
             "name": g["name"],
             "monitors": [
-                {"monitor": found[e["monitor"]], "display_name": e["display_name"]}
+                {
+                    "monitor": found[e["monitor"]],
+                    "display_name": e.get("display_name") or "",
+                }
                 for e in g.get("monitors") or []
             ],
         }

@@ -140,3 +140,13 @@ def test_incident_updates_are_posted_by_members_and_listed_newest_first(
         == 403
     )
     assert outsider_api.get(url).status_code == 404
+
+
+def test_a_patch_with_an_incomplete_group_is_a_400(api, make_page) -> None:
+    page = make_page()
+    for groups in ([{}], [{"name": "G", "monitors": [{"display_name": "x"}]}]):
+        response = api.patch(
+            f"/api/status-pages/{page.pk}/", {"groups": groups}, format="json"
+        )
+        assert response.status_code == 400, groups
+        assert "groups" in response.json()
