@@ -144,7 +144,11 @@ def test_incident_updates_are_posted_by_members_and_listed_newest_first(
 
 def test_a_patch_with_an_incomplete_group_is_a_400(api, make_page) -> None:
     page = make_page()
-    for groups in ([{}], [{"name": "G", "monitors": [{"display_name": "x"}]}]):
+    incomplete: list[list[dict[str, object]]] = [
+        [{}],
+        [{"name": "G", "monitors": [{"display_name": "x"}]}],
+    ]
+    for groups in incomplete:
         response = api.patch(
             f"/api/status-pages/{page.pk}/", {"groups": groups}, format="json"
         )
