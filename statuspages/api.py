@@ -7,11 +7,8 @@ Reads need any role in the project; writes the admin role, as the dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -22,7 +19,7 @@ from accounts.scope import scope_choices
 from monitors.api.scoped import ProjectScopedViewSet
 from monitors.models import Monitor, Project, Role
 from uptime.auth import signed_in_user
-from uptime.serializers import ModelSerializer
+from uptime.serializers import ModelSerializer, service_errors
 
 from . import services
 from .models import StatusPage
@@ -126,14 +123,6 @@ def _layout(groups: list[dict[str, Any]] | None, project: Project) -> Any:
     ]
 
 
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
-
-
 class StatusPageViewSet(ProjectScopedViewSet[StatusPage]):
     serializer_class = StatusPageSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -149,7 +138,7 @@ class StatusPageViewSet(ProjectScopedViewSet[StatusPage]):
         data = dict(serializer.validated_data)
         project = self.project_for_create(data)
         layout = _layout(data.pop("groups", None), project)
-        with _service_errors():
+        with service_errors():
             page = services.status_page_create(
                 user=signed_in_user(request),
                 project=project,
@@ -168,7 +157,7 @@ class StatusPageViewSet(ProjectScopedViewSet[StatusPage]):
                 {"project": "A page stays in its project: delete and add it."}
             )
         layout = _layout(data.pop("groups", None), page.project)
-        with _service_errors():
+        with service_errors():
             serializer.instance = services.status_page_update(
                 user=signed_in_user(self.request), page=page, fields=data, layout=layout
             )

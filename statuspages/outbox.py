@@ -27,7 +27,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from alerts.models import NotificationStatus
-from alerts.services.delivery import MAX_COUNTDOWN_SECONDS, backoff_seconds
+from alerts.services.delivery import (
+    MAX_COUNTDOWN_SECONDS,
+    backoff_seconds,
+    outbox_sweep,
+)
 from alerts.services.outbox import due_now
 from alerts.services.payloads import iso
 from alerts.transports import TransportError
@@ -428,20 +432,5 @@ def _failed(
 def messages_sweep(
     *, now: datetime | None = None, enqueue: Any = enqueue_messages
 ) -> list[int]:
-    """Re-enqueue due pending rows whose task was lost (a broker restart, a
-    crash before the enqueue, a worker killed mid-send)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.ALERTS_SWEEP_GRACE_SECONDS)
-    with transaction.atomic():
-        ids = list(
-            SubscriberMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:500]
-        )
-        if ids:
-            SubscriberMessage.objects.filter(pk__in=ids).update(enqueued_at=now)
-            transaction.on_commit(lambda: enqueue(ids, None), robust=True)
-    return ids
+    """Re-enqueue due pending rows whose task was lost, as alerts does."""
+    return outbox_sweep(SubscriberMessage, now=now or timezone.now(), enqueue=enqueue)

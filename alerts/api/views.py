@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,6 +18,7 @@ from monitors.models import Role
 from monitors.projects import project_require
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
+from uptime.serializers import service_errors
 
 from ..models import Channel, Notification
 from ..services import (
@@ -30,15 +30,6 @@ from ..services import (
     channel_update,
 )
 from .serializers import ChannelSerializer, NotificationSerializer
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """A service's ValidationError as the API's 400, by field."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
 
 
 @contextmanager
@@ -68,7 +59,7 @@ class ChannelViewSet(ProjectScopedViewSet[Channel]):
         project_require(
             user=signed_in_user(request), project=project, min_role=Role.ADMIN
         )
-        with _service_errors():
+        with service_errors():
             channel = channel_create(
                 project=project, user=signed_in_user(request), **data
             )
@@ -83,7 +74,7 @@ class ChannelViewSet(ProjectScopedViewSet[Channel]):
     def perform_update(self, serializer: BaseSerializer[Channel]) -> None:
         channel = serializer.instance
         assert channel is not None  # an update's serializer has its instance
-        with _service_errors():
+        with service_errors():
             serializer.instance = channel_update(
                 channel=channel,
                 user=signed_in_user(self.request),

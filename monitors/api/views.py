@@ -21,6 +21,7 @@ from rest_framework.serializers import BaseSerializer
 from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
+from uptime.serializers import service_errors
 
 from ..incident_updates import incident_update_post
 from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
@@ -274,15 +275,13 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         if request.method == "POST":
             serializer = IncidentUpdateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            try:
+            with service_errors():
                 update = incident_update_post(
                     user=signed_in_user(request),
                     incident=incident,
                     status=serializer.validated_data["status"],
                     body=serializer.validated_data["body"],
                 )
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError(exc.message_dict) from None
             return Response(IncidentUpdateSerializer(update).data, status=201)
         rows = incident.updates.select_related("author")
         return Response(IncidentUpdateSerializer(rows, many=True).data)
