@@ -76,7 +76,6 @@ def custom_domains(now: float | None = None) -> dict[str, str]:
 
 @dataclass
 class Row:
-    entry: StatusPageMonitor
     name: str
     status: str
     status_html: SafeString
@@ -126,7 +125,6 @@ def page_groups(page: StatusPage, *, now: datetime) -> list[Group]:
             bars = days.get(m.pk, [])
             shown.rows.append(
                 Row(
-                    entry=entry,
                     name=entry.name,
                     status=m.status,
                     status_html=mark_safe(dashboard_rows.status_html(m.status)),  # noqa: S308  (escaped by status_html)
