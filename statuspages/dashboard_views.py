@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -140,7 +141,15 @@ def _own_page(request: HttpRequest, pk: int) -> StatusPage:
 @login_required
 def page_list(request: HttpRequest) -> HttpResponse:
     projects = page_projects(request)
-    pages = list(StatusPage.objects.filter(project=projects[1]).order_by("title", "id"))
+    pages = list(
+        StatusPage.objects.filter(project=projects[1])
+        .annotate(
+            confirmed=Count(
+                "subscribers", filter=Q(subscribers__confirmed_at__isnull=False)
+            )
+        )
+        .order_by("title", "id")
+    )
     return render_page(
         request, "statuspages/manage_list.html", {"pages": pages}, projects
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from monitors.models import IncidentUpdate
 from statuspages.models import StatusPage
-from statuspages.services import status_page_layout
+from statuspages.services import status_page_layout, subscriber_subscribe
 from tests.conftest import client_for
 from tests.dashboard.conftest import add_incident
 
@@ -43,8 +43,11 @@ def test_an_owner_creates_a_page_picking_monitors_in_groups(
         (g["name"], [(e["monitor"].name, e["display_name"]) for e in g["monitors"]])
         for g in status_page_layout(page)
     ] == [("API", [("Beta", "Public API")]), ("Web", [("Alpha", "")])]
+    subscriber_subscribe(page=page, kind="webhook", target="https://h.example/")
+    subscriber_subscribe(page=page, kind="email", target="unconfirmed@example.com")
     listing = owner_client.get("/status-pages/").content.decode()
     assert "/status/public/" in listing
+    assert '<td data-label="Subscribers">1</td>' in listing
 
     edit = owner_client.get(f"/status-pages/{page.pk}/edit/").content.decode()
     assert 'value="Public API"' in edit
