@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast venv venv-dev requirements services browser lint bench bench-dashboard clean
+.PHONY: run test test-fast venv venv-dev requirements services browser lint bench bench-dashboard bench-statuspage clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench: venv-dev services
 ## Dashboard server time with 1,000 monitors and 10 M ticks (own database)
 bench-dashboard: venv-dev services
 	$(BIN)/python bench/dashboard.py
+
+bench-statuspage: venv-dev services
+	$(BIN)/python bench/statuspage.py
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -26,6 +26,7 @@ from .maintenance import (
 from .models import (
     EscalationPolicy,
     Incident,
+    IncidentUpdate,
     Invitation,
     MaintenanceWindow,
     Membership,
@@ -573,3 +574,27 @@ class MonitorPauseAdmin(ProjectScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(IncidentUpdate)
+class IncidentUpdateAdmin(ProjectScopedAdmin):
+    """Read-only here (a wrong one may be deleted): updates are posted on
+    the incident page or through the API, which tell the subscribers."""
+
+    project_path = "incident__monitor__project"
+    list_display = ("incident", "status", "author", "created_at")
+    list_filter = ("status",)
+    search_fields = ("body", "=incident__id")
+    list_select_related = ("incident", "author")
+    raw_id_fields = ("incident", "author")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super(ProjectScopedAdmin, self).has_delete_permission(
+            request, obj
+        ) and self._may(request, obj, Role.MEMBER)

@@ -28,6 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from . import signals
 from .models import (
     Incident,
     MaintenanceWindow,
@@ -229,7 +230,12 @@ def maintenance_window_create(
     """A new window in ``project``; the roles that write monitors may.
     Bad values raise ValidationError by field."""
     _require_writer(user=user, project=project)
-    return _window_save(MaintenanceWindow(project=project), fields)
+    with transaction.atomic():
+        window = _window_save(MaintenanceWindow(project=project), fields)
+        # Inside the transaction, with its monitors set: status pages tell
+        # their subscribers about the planned work (an outbox row each).
+        signals.maintenance_scheduled.send(sender=MaintenanceWindow, window=window)
+    return window
 
 
 def maintenance_window_update(

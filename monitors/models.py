@@ -619,6 +619,46 @@ class Incident(models.Model):
         return int((end - self.started_at).total_seconds())
 
 
+class IncidentUpdateStatus(models.TextChoices):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class IncidentUpdate(models.Model):
+    """What a person says about an incident while it runs: shown on the
+    incident page and the status pages, and sent to their subscribers.
+
+    The status is the person's word, not the incident's state: "resolved"
+    here does not close the incident (the checks do that)."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="updates"
+    )
+    status = models.CharField(max_length=16, choices=IncidentUpdateStatus.choices)
+    body = models.TextField(max_length=5000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(
+                fields=["incident", "-created_at"], name="incident_update_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} on incident {self.incident_id}"
+
+
 class MonitorPause(models.Model):
     """A span during which a monitor was paused (open while ``ended_at`` is
     null). Uptime leaves these spans out: nothing was checked."""

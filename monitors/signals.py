@@ -34,3 +34,9 @@ flapping_stopped = Signal()
 # A region turned unhealthy or healthy again (monitors/regionhealth.py), once
 # per change. kwargs: event (a RegionHealthEvent)
 region_health_changed = Signal()
+# A person posted an update (investigating, identified, ...) on an incident.
+# kwargs: update (an IncidentUpdate)
+incident_update_posted = Signal()
+# A maintenance window was created (planned work announced ahead of time).
+# kwargs: window (a MaintenanceWindow)
+maintenance_scheduled = Signal()

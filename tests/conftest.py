@@ -18,6 +18,9 @@ from monitors.services import regions_sync
 from tests import e2e_support
 from tests.targets import Target
 
+# The browser fixtures (browser, page) for every directory's browser tests.
+pytest_plugins = ["tests.browser"]
+
 
 def _hosts_file_names() -> set[str]:
     names = {"localhost"}

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A service's ValidationError as the API's 400, by field: the services
+    hold the rules, and every API view answers them the same way."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
 
 
 class OptionalBooleanField(serializers.BooleanField):

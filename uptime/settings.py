@@ -52,12 +52,16 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "monitors",
     "alerts",
+    "statuspages",
     "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, whose slash redirect resolves in the page's
+    # URLs on its own domain.
+    "statuspages.middleware.CustomDomainMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -372,6 +376,8 @@ CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
 CELERY_TASK_ROUTES = {
     "monitors.dispatch_due": {"queue": queues.DISPATCH},
     "alerts.*": {"queue": queues.ALERTS},
+    # Status page subscribers: the same workers, retries and guard as alerts.
+    "statuspages.*": {"queue": queues.ALERTS},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -414,6 +420,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expire_seconds": 60, "queue": queues.ALERTS},
     },
+    "sweep-subscriber-outbox": {
+        "task": "statuspages.sweep",
+        "schedule": 30.0,
+        "options": {"expire_seconds": 60, "queue": queues.ALERTS},
+    },
     "send-incident-reminders": {
         "task": "alerts.remind",
         "schedule": 60.0,
@@ -450,6 +461,10 @@ UPTIME_THROTTLE_API_USER = env_rate("UPTIME_THROTTLE_API_USER", "600/min")
 # Channel test messages and confirmation emails one user sets off: each one
 # reaches a third party (an inbox, a URL), so nobody may aim a stream at it.
 UPTIME_THROTTLE_CHANNEL_SENDS = env_rate("UPTIME_THROTTLE_CHANNEL_SENDS", "5/min")
+# Status page subscriptions per client address and per address subscribed.
+UPTIME_THROTTLE_SUBSCRIBE = env_rate("UPTIME_THROTTLE_SUBSCRIBE", "10/hour")
+# How long a rendered status page is served from the cache.
+STATUS_PAGE_CACHE_SECONDS = env_int("STATUS_PAGE_CACHE_SECONDS", 10, minimum=0)
 # Reverse proxies in front of the web process that append X-Forwarded-For.
 # 0 trusts only the socket's address: a client-written X-Forwarded-For would
 # otherwise give every request a fresh identity and no limit would hold.

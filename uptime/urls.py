@@ -46,6 +46,7 @@ urlpatterns = [
     ),
     path("api/", include("monitors.api.urls")),
     path("api/", include("alerts.api.urls")),
+    path("api/", include("statuspages.api_urls")),
     path(
         "accounts/login/",
         limit_logins(auth_views.LoginView.as_view()),
@@ -59,6 +60,9 @@ urlpatterns = [
     # Before django.contrib.auth.urls: it overrides the password change page.
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Before the dashboard's: a status page's /status/<slug>/ wins over the
+    # project page at the same address (which it falls back to).
+    path("", include("statuspages.urls")),
     path("", include("monitors.dashboard.urls")),
     path("", include("alerts.urls")),
 ]

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,6 +18,7 @@ from monitors.models import EscalationPolicy, Role
 from monitors.projects import project_require
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
+from uptime.serializers import service_errors
 
 from ..models import Channel, Notification
 from ..services import (
@@ -35,15 +35,6 @@ from .serializers import (
     EscalationPolicySerializer,
     NotificationSerializer,
 )
-
-
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """A service's ValidationError as the API's 400, by field."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
 
 
 @contextmanager
@@ -73,7 +64,7 @@ class ChannelViewSet(ProjectScopedViewSet[Channel]):
         project_require(
             user=signed_in_user(request), project=project, min_role=Role.ADMIN
         )
-        with _service_errors():
+        with service_errors():
             channel = channel_create(
                 project=project, user=signed_in_user(request), **data
             )
@@ -88,7 +79,7 @@ class ChannelViewSet(ProjectScopedViewSet[Channel]):
     def perform_update(self, serializer: BaseSerializer[Channel]) -> None:
         channel = serializer.instance
         assert channel is not None  # an update's serializer has its instance
-        with _service_errors():
+        with service_errors():
             serializer.instance = channel_update(
                 channel=channel,
                 user=signed_in_user(self.request),
@@ -167,7 +158,7 @@ class EscalationPolicyViewSet(ProjectScopedViewSet[EscalationPolicy]):
         project_require(
             user=signed_in_user(self.request), project=project, min_role=Role.ADMIN
         )
-        with _service_errors():
+        with service_errors():
             serializer.instance = policy_save(
                 project=project, name=data["name"], steps=data.get("steps") or []
             )
@@ -176,7 +167,7 @@ class EscalationPolicyViewSet(ProjectScopedViewSet[EscalationPolicy]):
         policy = serializer.instance
         assert policy is not None  # an update's serializer has its instance
         data = serializer.validated_data
-        with _service_errors():
+        with service_errors():
             serializer.instance = policy_save(
                 project=policy.project,
                 name=data.get("name", policy.name),

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from uptime import sanitize
@@ -211,17 +211,21 @@ def notification_deliver(
 def notifications_sweep(
     *, now: datetime | None = None, enqueue: Enqueue = enqueue_deliveries
 ) -> list[int]:
-    """Re-enqueue pending rows that are due but whose task is gone.
+    """Re-enqueue pending rows that are due but whose task is gone."""
+    return outbox_sweep(Notification, now=now or timezone.now(), enqueue=enqueue)
+
+
+def outbox_sweep(model: type[Model], *, now: datetime, enqueue: Enqueue) -> list[int]:
+    """The sweep of an outbox table (a ``Delivery`` with ``enqueued_at``).
 
     A row's ``enqueued_at`` is when its queued task should have run; one still
     unclaimed a grace period later lost its task (broker restart, a crash
     before the enqueue, a worker killed mid-send once its lease lapsed).
     """
-    now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.ALERTS_SWEEP_GRACE_SECONDS)
     with transaction.atomic():
         ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
+            model._default_manager.select_for_update(skip_locked=True)
             .filter(status=NotificationStatus.PENDING, next_attempt_at__lte=now)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
             .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=cutoff))
@@ -229,7 +233,7 @@ def notifications_sweep(
             .values_list("pk", flat=True)[:500]
         )
         if ids:
-            Notification.objects.filter(pk__in=ids).update(enqueued_at=now)
+            model._default_manager.filter(pk__in=ids).update(enqueued_at=now)
             transaction.on_commit(lambda: enqueue(ids, None), robust=True)
     return ids
 

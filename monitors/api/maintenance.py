@@ -6,11 +6,8 @@ Reads need any role in the project, writes the member role (as monitors);
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -20,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 
 from accounts.scope import scope_choices
 from uptime.auth import signed_in_user
+from uptime.serializers import service_errors
 
 from ..maintenance import (
     maintenance_window_create,
@@ -73,15 +71,6 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         return window.occurrence_at(timezone.now()) is not None
 
 
-@contextmanager
-def _service_errors() -> Iterator[None]:
-    """The service's ValidationError as the API's 400, by field."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from None
-
-
 class MaintenanceWindowViewSet(ProjectScopedViewSet[MaintenanceWindow]):
     serializer_class = MaintenanceWindowSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -100,7 +89,7 @@ class MaintenanceWindowViewSet(ProjectScopedViewSet[MaintenanceWindow]):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         project = self.project_for_create(data)
-        with _service_errors():
+        with service_errors():
             window = maintenance_window_create(
                 user=signed_in_user(request), project=project, fields=data
             )
@@ -117,7 +106,7 @@ class MaintenanceWindowViewSet(ProjectScopedViewSet[MaintenanceWindow]):
             raise serializers.ValidationError(
                 {"project": "A window stays in its project: delete and add it."}
             )
-        with _service_errors():
+        with service_errors():
             serializer.instance = maintenance_window_update(
                 user=signed_in_user(self.request), window=window, fields=data
             )

@@ -21,6 +21,7 @@ from ..dependencies import dependency_error
 from ..models import (
     EscalationPolicy,
     Incident,
+    IncidentUpdate,
     Monitor,
     Project,
     Region,
@@ -404,3 +405,14 @@ class IncidentNoteSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default=""
     )
+
+
+class IncidentUpdateSerializer(serializers.ModelSerializer):
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = IncidentUpdate
+        fields = ("id", "incident", "status", "body", "author", "created_at")
+        read_only_fields = ("incident", "author", "created_at")

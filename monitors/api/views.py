@@ -21,7 +21,9 @@ from rest_framework.serializers import BaseSerializer
 from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
+from uptime.serializers import service_errors
 
+from ..incident_updates import incident_update_post
 from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
 from ..services import (
     BULK_CREATE_MAX,
@@ -37,6 +39,7 @@ from .scoped import ProjectScopedViewSet
 from .serializers import (
     IncidentNoteSerializer,
     IncidentSerializer,
+    IncidentUpdateSerializer,
     MonitorSerializer,
     RegionSerializer,
     TickDetailSerializer,
@@ -296,6 +299,30 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             incident=incident, user=signed_in_user(request), note=note
         )
         return Response(IncidentSerializer(incident).data)
+
+    @extend_schema(
+        request=IncidentUpdateSerializer,
+        responses=IncidentUpdateSerializer(many=True),
+    )
+    @action(detail=True, methods=["get", "post"], url_path="updates")
+    def updates(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the incident's updates, newest first. POST: post one (member
+        role and above); it goes to the subscribers of every status page
+        that lists the monitor."""
+        incident = self.get_object()
+        if request.method == "POST":
+            serializer = IncidentUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            with service_errors():
+                update = incident_update_post(
+                    user=signed_in_user(request),
+                    incident=incident,
+                    status=serializer.validated_data["status"],
+                    body=serializer.validated_data["body"],
+                )
+            return Response(IncidentUpdateSerializer(update).data, status=201)
+        rows = incident.updates.select_related("author")
+        return Response(IncidentUpdateSerializer(rows, many=True).data)
 
 
 class RegionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -15,7 +15,14 @@ from uptime.forms import DescribedErrorsMixin
 from ..checks import REGISTRY, option_fields, option_names
 from ..dependencies import dependency_error
 from ..forms import CheckOptionsFormMixin, kind_sections
-from ..models import EscalationPolicy, Monitor, Project, Region, Role
+from ..models import (
+    EscalationPolicy,
+    IncidentUpdateStatus,
+    Monitor,
+    Project,
+    Region,
+    Role,
+)
 from ..projects import role_can_manage
 from ..validators import monitor_settings_errors
 
@@ -273,3 +280,16 @@ class InviteForm(DescribedErrorsMixin, forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class IncidentUpdateForm(DescribedErrorsMixin, forms.Form):
+    """Parses; ``monitors.incident_updates`` checks and writes."""
+
+    status = forms.ChoiceField(choices=IncidentUpdateStatus.choices)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        label="Update",
+        help_text="Shown on the status pages that list this monitor and sent "
+        "to their subscribers.",
+    )

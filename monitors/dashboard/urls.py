@@ -26,6 +26,11 @@ urlpatterns = [
     path(
         "incidents/<int:pk>/resolve/", views.incident_resolve, name="incident_resolve"
     ),
+    path(
+        "incidents/<int:pk>/updates/",
+        views.incident_update_create,
+        name="incident_update",
+    ),
     path("maintenance/", maintenance_views.maintenance_list, name="maintenance"),
     path(
         "maintenance/new/",

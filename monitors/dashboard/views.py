@@ -25,6 +25,7 @@ from uptime.throttling import limit_signups
 
 from .. import services
 from ..forms import monitor_form_values
+from ..incident_updates import incident_update_post
 from ..maintenance import maintenance_until
 from ..members import invitations_pending_for
 from ..models import (
@@ -48,7 +49,7 @@ from ..timeline import incident_timeline
 from . import rows, selectors, svg
 from .context import pipeline_problems
 from .evidence import evidence_summary
-from .forms import MonitorForm, SignupForm
+from .forms import IncidentUpdateForm, MonitorForm, SignupForm
 
 # Rows per overview page; ?per_page= picks another of these. At 100 the page
 # renders in a few tens of milliseconds whatever the project's size.
@@ -368,7 +369,9 @@ def _own_incident(request: HttpRequest, pk: int) -> Incident:
 
 
 @login_required
-def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def incident_detail(
+    request: HttpRequest, pk: int, form: IncidentUpdateForm | None = None
+) -> HttpResponse:
     incident = _own_incident(request, pk)
     role = project_role(user=request.user, project=incident.monitor.project_id)
     return render_page(
@@ -383,7 +386,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
             "can": role_flags(role),
             "note_max": services.NOTE_MAX,
+            "updates": list(incident.updates.select_related("author")),
+            "update_form": form or IncidentUpdateForm(),
+            "may": role_flags(role),
         },
+        status=400 if form is not None and form.errors else 200,
     )
 
 
@@ -423,6 +430,33 @@ def incident_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         "a new incident.",
     )
     return redirect(incident)
+
+
+@login_required
+@require_POST
+def incident_update_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Post an update (members and above); it shows on the status pages
+    listing the monitor and goes to their subscribers."""
+    incident = get_object_or_404(
+        Incident.objects.select_related("monitor"),
+        pk=pk,
+        monitor__project__in=projects_for(user=signed_in_user(request)),
+    )
+    form = IncidentUpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            incident_update_post(
+                user=signed_in_user(request),
+                incident=incident,
+                status=form.cleaned_data["status"],
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, "Update posted.")
+            return redirect("dashboard:incident", pk=incident.pk)
+    return incident_detail(request, pk, form=form)
 
 
 @limit_signups

@@ -11,15 +11,7 @@ from playwright.sync_api import Page, expect
 
 from alerts.models import Notification
 from monitors.models import Incident
-from tests.dashboard import conftest as dashboard
-from tests.dashboard import test_browser
-
-# The dashboard's browser fixtures (Debian's Chromium, Playwright): in its
-# conftest once they are shared there, in its browser test module before.
-_home = dashboard if hasattr(dashboard, "browser") else test_browser
-browser = _home.browser
-page = _home.page
-shot = getattr(_home, "shot", None) or getattr(_home, "_shot")  # noqa: B009  # either name, by tree
+from tests.browser import shot
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

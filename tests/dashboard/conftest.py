@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
-from django.db import connections
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from monitors.models import Incident, IncidentStatus, Monitor, Region, Tick
 
@@ -64,49 +60,8 @@ def add_incident(
 # by the test itself (seeding ticks) are ordinary blocking calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's connection
-        # in a context variable (asgiref treats the thread as async); close it
-        # here, or it outlives the test and blocks the test database teardown.
-        connections.close_all()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    dialogs: list[str] = []
-
-    def dismiss(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", dismiss)
-    page.dialogs = dialogs  # type: ignore[attr-defined]  # the test's own record
-    yield page
-    context.close()
-
-
-def shot(page: Page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
+# The browser fixtures (browser, page) and shot() live in tests/browser.py,
+# a plugin of the root conftest, so every test directory can use them.
 
 
 def sign_up(page: Page, base: str, username: str) -> None:

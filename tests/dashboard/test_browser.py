@@ -15,7 +15,8 @@ from alerts.transports import REGISTRY as TRANSPORTS
 from monitors.checks import REGISTRY as CHECK_KINDS
 from monitors.models import Monitor, Project
 from monitors.runner import run_checks
-from tests.dashboard.conftest import shot, sign_up
+from tests.browser import shot
+from tests.dashboard.conftest import sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -26,7 +26,8 @@ from playwright.sync_api import Locator, Page, expect
 from monitors.checks import REGISTRY as CHECK_KINDS
 from monitors.dashboard.svg import MIN_SPAN_PX
 from monitors.models import Incident, Monitor, Region
-from tests.dashboard.conftest import SHOTS, shot, sign_up
+from tests.browser import SHOTS, shot
+from tests.dashboard.conftest import sign_up
 from tests.e2e_support import celery_worker, dispatcher_loop, purge_broker
 from tests.targets import Target, respond
 

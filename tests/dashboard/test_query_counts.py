@@ -76,7 +76,8 @@ def test_the_status_page_query_count_does_not_grow_with_monitors(
     _seed(make_monitor, regions, 2)
     few = _count(client, url)
     _seed(make_monitor, regions, 10)
-    assert _count(client, url) == few <= 5
+    # 6: one of them asks whether a status page (statuspages) has the slug.
+    assert _count(client, url) == few <= 6
 
 
 def test_the_incident_list_runs_a_fixed_number_of_queries(
