@@ -384,7 +384,6 @@ def incident_detail(
             ).order_by("started_at", "id"),
             "timeline": incident_timeline(incident),
             "evidence": evidence_summary((incident.details or {}).get("evidence")),
-            "can": role_flags(role),
             "note_max": services.NOTE_MAX,
             "updates": list(incident.updates.select_related("author")),
             "update_form": form or IncidentUpdateForm(),
