@@ -50,6 +50,7 @@ from .quotas import (
     monitor_quota_check,
     monitors_quota_check,
 )
+from .rollups import rollups_record
 from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
@@ -501,6 +502,7 @@ def ticks_record(
         # A monitor deleted while its check ran has nothing to record.
         kept = [item for item in results if item.monitor_id in monitors]
         ticks = ticks_store(region=region, scheduled_at=scheduled_at, results=kept)
+        rollups_record(ticks)
         now = now or timezone.now()
         certificates_record(monitors=monitors, results=kept, now=now)
         _degraded_announce(
@@ -572,14 +574,16 @@ def ticks_store(
     in the data (not a lost connection), each row is inserted in its own
     savepoint; a row that is still refused becomes a DOWN tick with
     ``error=internal`` and a log line naming its monitor. A redelivered task
-    hits the unique (monitor, region, scheduled_at) key and writes nothing new.
+    hits the unique (monitor, region, scheduled_at) key and writes nothing new:
+    only the ticks really inserted get a primary key (``rollups_record``
+    counts those alone).
     """
     ticks = [
         _tick_from(item, region=region, scheduled_at=scheduled_at) for item in results
     ]
     try:
         with transaction.atomic():
-            Tick.objects.bulk_create(ticks, ignore_conflicts=True)
+            _ticks_insert(ticks)
         return ticks
     except (OperationalError, InterfaceError):
         raise  # the database is gone; the caller keeps the results and retries
@@ -594,7 +598,7 @@ def ticks_store(
         for candidate in (tick, _tick_unstorable(tick)):
             try:
                 with transaction.atomic():
-                    Tick.objects.bulk_create([candidate], ignore_conflicts=True)
+                    _ticks_insert([candidate])
             except (OperationalError, InterfaceError):
                 raise
             except DatabaseError:
@@ -608,6 +612,43 @@ def ticks_store(
             stored.append(candidate)
             break
     return stored
+
+
+_TICK_FIELDS = [f for f in Tick._meta.concrete_fields if not f.primary_key]
+
+
+def _ticks_insert(ticks: Sequence[Tick]) -> None:
+    """One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the ticks; the
+    ones written get their primary key, the ones already stored keep None.
+
+    ``bulk_create(ignore_conflicts=True)`` cannot tell which rows went in.
+    """
+    if not ticks:
+        return
+    columns = ", ".join(f.column for f in _TICK_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(_TICK_FIELDS)) + ")"
+    params: list[Any] = []
+    for tick in ticks:
+        params += [
+            f.get_db_prep_save(getattr(tick, f.attname), connection)
+            for f in _TICK_FIELDS
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Tick._meta.db_table} ({columns})
+            VALUES {", ".join([row] * len(ticks))}
+            ON CONFLICT DO NOTHING
+            RETURNING id, monitor_id, region_id, scheduled_at
+            """,
+            params,
+        )
+        inserted = {(m, r, at): pk for pk, m, r, at in cursor.fetchall()}
+    for tick in ticks:
+        key = (tick.monitor_id, tick.region_id, tick.scheduled_at)
+        tick.pk = inserted.pop(key, None)
+        tick._state.adding = tick.pk is None
+        tick._state.db = connection.alias
 
 
 def monitors_status_update(
