@@ -69,8 +69,7 @@ def create_day(cursor: Any, day: date) -> str:
     )
     if not cursor.fetchone()[0]:
         cursor.execute(
-            f"CREATE TABLE {name} PARTITION OF {TABLE} "
-            "FOR VALUES FROM (%s) TO (%s)",
+            f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)",
             [lo, hi],
         )
         return name

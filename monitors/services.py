@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from uptime import sanitize
 
+from . import partitions
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .flapping import flapping_detect, flapping_settle
@@ -50,7 +51,7 @@ from .quotas import (
     monitor_quota_check,
     monitors_quota_check,
 )
-from .rollups import rollups_record
+from .rollups import rollups_prune, rollups_record
 from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
@@ -615,6 +616,7 @@ def ticks_store(
 
 
 _TICK_FIELDS = [f for f in Tick._meta.concrete_fields if not f.primary_key]
+_TICK_COLUMNS = ", ".join(str(f.column) for f in _TICK_FIELDS)
 
 
 def _ticks_insert(ticks: Sequence[Tick]) -> None:
@@ -625,7 +627,6 @@ def _ticks_insert(ticks: Sequence[Tick]) -> None:
     """
     if not ticks:
         return
-    columns = ", ".join(f.column for f in _TICK_FIELDS)
     row = "(" + ", ".join(["%s"] * len(_TICK_FIELDS)) + ")"
     params: list[Any] = []
     for tick in ticks:
@@ -636,7 +637,7 @@ def _ticks_insert(ticks: Sequence[Tick]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {Tick._meta.db_table} ({columns})
+            INSERT INTO {Tick._meta.db_table} ({_TICK_COLUMNS})
             VALUES {", ".join([row] * len(ticks))}
             ON CONFLICT DO NOTHING
             RETURNING id, monitor_id, region_id, scheduled_at
@@ -804,17 +805,12 @@ def _degraded_announce(
 
 
 def ticks_prune(*, older_than: timedelta, batch_size: int = 10_000) -> int:
-    """Delete ticks past retention in batches, so no single statement holds
-    locks on the tick table for long. Returns the number deleted."""
-    cutoff = timezone.now() - older_than
-    total = 0
-    while True:
-        ids = list(
-            Tick.objects.filter(scheduled_at__lt=cutoff).values_list("pk", flat=True)[
-                :batch_size
-            ]
-        )
-        if not ids:
-            return total
-        deleted, _ = Tick.objects.filter(pk__in=ids).delete()
-        total += deleted
+    """Drop the raw ticks past retention: whole day partitions (milliseconds
+    each, whatever their size) and, in small batches, the DEFAULT partition's
+    strays. Rollups past their own retention go too. Returns the number of
+    ticks removed."""
+    removed = partitions.tick_partitions_drop(
+        older_than=older_than, batch_size=batch_size
+    )
+    rollups_prune()
+    return removed

@@ -212,9 +212,7 @@ UPTIME_ALLOW_HOST_HEADER = env_bool("UPTIME_ALLOW_HOST_HEADER", False)
 # whole (monitors.partitions), its rollups stay.
 UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=91)
 # Hourly and daily rollups (charts, uptime, badges beyond the raw ticks).
-UPTIME_ROLLUP_RETENTION_DAYS = env_int(
-    "UPTIME_ROLLUP_RETENTION_DAYS", 3650, minimum=91
-)
+UPTIME_ROLLUP_RETENTION_DAYS = env_int("UPTIME_ROLLUP_RETENTION_DAYS", 3650, minimum=91)
 # 5-minute rollups: enough for the 30-day chart at its finest.
 UPTIME_ROLLUP_5M_RETENTION_DAYS = env_int(
     "UPTIME_ROLLUP_5M_RETENTION_DAYS", 35, minimum=31
