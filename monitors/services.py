@@ -536,7 +536,11 @@ def _tick_from(item: TickResult, *, region: Region, scheduled_at: datetime) -> T
     they pass the one sanitiser before they can reach an INSERT.
     """
     res = item.result
-    details = sanitize.clean_json(res.details) if res.details else None
+    # A healthy check's evidence (address, timings) was most of a tick's
+    # bytes and no page needs it: only the checks that were not plainly up
+    # keep theirs.
+    keep = res.details and res.status != TickStatus.UP
+    details = sanitize.clean_json(res.details) if keep else None
     return Tick(
         monitor_id=item.monitor_id,
         region=region,
