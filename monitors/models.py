@@ -471,6 +471,13 @@ class Tick(models.Model):
             models.Index(
                 fields=["monitor", "scheduled_at"], name="tick_monitor_time_idx"
             ),
+            # The failed checks of a chart range older than an hour (their
+            # reasons are not in the rollups): small, failures are rare.
+            models.Index(
+                fields=["monitor", "scheduled_at"],
+                name="tick_down_idx",
+                condition=Q(status="down"),
+            ),
         ]
 
     def __str__(self) -> str:
