@@ -1,12 +1,11 @@
 """Bytes per stored tick (table, TOAST and indexes), and per tick of rollups.
 
-    DATABASE_URL=postgres://.../scratch .venv/bin/python bench/tick_bytes.py \
-        [--monitors 200] [--slots 500]
+    .venv/bin/python bench/tick_bytes.py [--monitors 100] [--slots 300]
 
 Stores ``monitors x slots`` ticks through the real write path
 (``ticks_record``, one batch per slot from one region: what a worker does)
-into the database DATABASE_URL names, which must be migrated and should be
-a scratch one: the bench deletes its ticks and monitors first. Healthy HTTP
+into its own database (``uptime_bench_tick_bytes``, or BENCH_DATABASE_URL),
+emptied of ticks and monitors first. Healthy HTTP
 checks carry what a real one does (status message, resolved address,
 timings, final URL); one in 50 is DOWN with a small evidence body.
 """
@@ -21,10 +20,28 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+BENCH_DB = os.environ.get(
+    "BENCH_DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/uptime_bench_tick_bytes",
+)
+os.environ["DATABASE_URL"] = BENCH_DB
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uptime.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    name = BENCH_DB.rsplit("/", 1)[1]
+    admin = BENCH_DB.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _size(cursor, table: str) -> int:
@@ -43,13 +60,17 @@ def _size(cursor, table: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--monitors", type=int, default=200)
-    parser.add_argument("--slots", type=int, default=500)
+    parser.add_argument("--monitors", type=int, default=100)
+    parser.add_argument("--slots", type=int, default=300)
     args = parser.parse_args()
 
+    ensure_database()
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
     from django.contrib.auth.models import User
     from django.db import connection
     from django.utils import timezone

@@ -28,8 +28,9 @@ from django.utils import timezone
 from .models import RollupResolution, Tick, TickRollup, TickStatus
 
 # Histogram bounds in milliseconds: ten per decade from 1 ms to about 63 s
-# (each 10^(k/10) rounded, duplicates at the low end removed), so a bucket is
-# at most ~26% wide and an interpolated percentile is off by a few percent.
+# (each 10^(k/10) rounded, duplicates at the low end removed), so from 10 ms
+# up a bucket is at most ~26% wide and an interpolated percentile is off by
+# a few percent (below 10 ms, by a millisecond or two).
 # Bucket 0 holds [0, 1), bucket i holds [LATENCY_BOUNDS_MS[i-1],
 # LATENCY_BOUNDS_MS[i]), the last holds everything from 63096 ms up. The
 # bounds are part of the stored data: change them only with a rebuild.
