@@ -19,6 +19,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -97,19 +98,29 @@ def tick_partitions_ensure(
     *, days_ahead: int = DAYS_AHEAD, now: datetime | None = None
 ) -> list[str]:
     """Create the partitions of yesterday to ``days_ahead`` days ahead that
-    are missing; returns the names created."""
-    today = (now or timezone.now()).astimezone(UTC).date()
+    are missing, and of the days within retention that DEFAULT holds rows of
+    (the task did not run for days); returns the names created."""
+    now = now or timezone.now()
+    today = now.astimezone(UTC).date()
+    wanted = {today + timedelta(days=n) for n in range(-1, days_ahead + 1)}
     created = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         # Creating a partition locks the parent briefly; never queue the
         # tick writers behind a long wait for it.
         cursor.execute("SET LOCAL lock_timeout = '5s'")
+        cursor.execute(
+            f"SELECT DISTINCT (scheduled_at AT TIME ZONE 'UTC')::date FROM {DEFAULT} "
+            "WHERE scheduled_at >= %s AND scheduled_at < %s",
+            [
+                now - timedelta(days=settings.UPTIME_TICK_RETENTION_DAYS),
+                _bounds(max(wanted))[1],
+            ],
+        )
+        wanted |= {row[0] for row in cursor.fetchall()}
         have = day_partitions(cursor)
-        for n in range(-1, days_ahead + 1):
-            day = today + timedelta(days=n)
-            if day not in have:
-                created.append(create_day(cursor, day))
+        for day in sorted(wanted - set(have)):
+            created.append(create_day(cursor, day))
     return created
 
 

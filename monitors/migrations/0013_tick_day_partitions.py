@@ -122,14 +122,15 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(partition, unpartition, elidable=False),
         # Rollup rows are updated by every batch: room on their page lets
         # PostgreSQL write the new version there (a HOT update, no index
         # entry) and prune the old one without waiting for VACUUM, so the
         # table stays near its live size instead of growing by a row
-        # version per tick.
+        # version per tick. First: an ALTER cannot follow the rebuild's
+        # inserts in one transaction.
         migrations.RunSQL(
             "ALTER TABLE monitors_tickrollup SET (fillfactor = 50)",
             "ALTER TABLE monitors_tickrollup RESET (fillfactor)",
         ),
+        migrations.RunPython(partition, unpartition, elidable=False),
     ]

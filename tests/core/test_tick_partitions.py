@@ -58,6 +58,15 @@ def test_a_day_without_partition_lands_in_default_until_its_day_is_made(
     assert len(created) == 1 + partitions.DAYS_AHEAD + 1
     assert partitions.tick_partitions_ensure(now=far) == []
     assert Tick.objects.get(pk=tick.pk).scheduled_at == far
+    # Days the task missed (it did not run for a week) get theirs on its
+    # next run, with their rows.
+    week_ago = far - timedelta(days=7)
+    late = _tick(monitor, regions[0], week_ago)
+    assert _where(late.pk) == partitions.DEFAULT
+    assert partitions.partition_name(week_ago.date()) in (
+        partitions.tick_partitions_ensure(now=far)
+    )
+    assert _where(late.pk) == partitions.partition_name(week_ago.date())
 
 
 @pytest.mark.django_db
