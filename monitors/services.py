@@ -775,7 +775,8 @@ def _degraded_announce(
     """Send monitor_degraded / monitor_degraded_recovered on a region's turn.
 
     Only monitors with a degraded threshold can turn. Their previous tick in
-    this region comes from one query for the whole batch (a subquery per
+    this region (within a day, or ten intervals) comes from one query for the
+    whole batch (a subquery per
     monitor on the unique (monitor, region, scheduled_at) index), not one
     query per tick inside the batch's locked transaction.
     """
@@ -787,9 +788,17 @@ def _degraded_announce(
     ]
     if not candidates:
         return
+    # Looked for a day back at least (ten intervals for slower monitors): a
+    # bound the planner can prune the tick table's day partitions with,
+    # instead of opening every day kept.
+    widest = max(monitors[t.monitor_id].interval_seconds for t in candidates)
+    floor = scheduled_at - max(timedelta(days=1), timedelta(seconds=10 * widest))
     previous_tick = (
         Tick.objects.filter(
-            monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
+            monitor_id=OuterRef("pk"),
+            region=region,
+            scheduled_at__lt=scheduled_at,
+            scheduled_at__gte=floor,
         )
         .exclude(status=TickStatus.MISSED)
         .order_by("-scheduled_at")
