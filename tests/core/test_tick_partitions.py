@@ -6,10 +6,11 @@ rows both ways."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -88,8 +89,10 @@ def test_retention_drops_a_200k_tick_day_in_under_a_second(
     old_day = (now - timedelta(days=402)).astimezone(UTC).date()
     kept_day = (now - timedelta(days=2)).astimezone(UTC).date()
     with connection.cursor() as cursor:
+        have = partitions.day_partitions(cursor)
         for day in (old_day, kept_day):
-            partitions.create_day(cursor, day)
+            if day not in have:
+                partitions.create_day(cursor, day)
         # 200k ticks of one day (a tick every ~0.43 s), 10 in a kept day.
         cursor.execute(
             """
@@ -171,3 +174,72 @@ def test_the_migration_keeps_the_ticks_both_ways(make_monitor, regions) -> None:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(latest)
+
+
+def _tick_partitions_locked() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(DISTINCT c.oid) FROM pg_locks l
+            JOIN pg_class c ON c.oid = l.relation
+            WHERE l.pid = pg_backend_pid() AND c.relname LIKE 'monitors_tick_p%%'
+              AND c.relkind = 'r' AND l.mode = 'AccessShareLock'
+            """
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def two_months_of_days() -> Iterator[None]:
+    """Two months of day partitions, committed (as in production), dropped
+    after the test."""
+    today = timezone.now().astimezone(UTC).date()
+    made = []
+    with connection.cursor() as cursor:
+        have = partitions.day_partitions(cursor)
+        for n in range(2, 60):
+            day = today - timedelta(days=n)
+            if day not in have:
+                with transaction.atomic():
+                    made.append(partitions.create_day(cursor, day))
+    yield
+    with connection.cursor() as cursor:
+        for name in made:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_storing_a_batch_and_the_overview_open_only_recent_days(
+    two_months_of_days, make_monitor, regions
+) -> None:
+    """With two months of day partitions, the write path and the overview's
+    latest-tick reads are pruned to a few days by the planner (an unbounded
+    read would open, and lock, every day)."""
+    from monitors.checks.base import CheckResult
+    from monitors.dashboard import selectors
+    from monitors.services import TickResult, ticks_record
+
+    now = timezone.now()
+    monitor = make_monitor(degraded_threshold_ms=500)
+    down = CheckResult(status="down", error="timeout", message="Timed out")
+    for n in range(4):
+        at = now - timedelta(minutes=4 - n)
+        with transaction.atomic():
+            ticks_record(
+                region=regions[0],
+                scheduled_at=at,
+                results=[TickResult(monitor.pk, at, down)],
+                now=at,
+            )
+            assert _tick_partitions_locked() <= 3 + partitions.DAYS_AHEAD
+    monitor.refresh_from_db()
+    since = selectors.ticks_since([monitor])
+    with transaction.atomic():
+        selectors.sparklines(monitor_ids=[monitor.pk], since=since)
+        selectors.region_states(monitor_ids=[monitor.pk], since=since)
+        selectors.latest_ticks(monitor=monitor)
+        assert _tick_partitions_locked() <= 3 + partitions.DAYS_AHEAD
+    with transaction.atomic():
+        # The same read unbounded: every day.
+        assert len(selectors.sparklines(monitor_ids=[monitor.pk])[monitor.pk]) == 4
+        assert _tick_partitions_locked() >= 58
