@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -526,6 +527,12 @@ class TickRollup(models.Model):
                 fields=["monitor", "resolution", "bucket", "region"],
                 name="tickrollup_unique_bucket",
             ),
+        ]
+        indexes = [
+            # Retention deletes old buckets of every monitor; rows arrive in
+            # time order, so a block-range index is a few pages, not a
+            # B-tree as large as the table's key.
+            BrinIndex(fields=["bucket"], name="tickrollup_bucket_brin"),
         ]
 
     def __str__(self) -> str:
