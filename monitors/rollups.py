@@ -108,6 +108,14 @@ _ADD = f"""{_CONFLICT}
         )"""
 
 
+_BATCH = (
+    "(SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], "
+    "%s::varchar[], %s::int[]) AS v(monitor_id, region_id, scheduled_at, "
+    "status, response_time_ms))"
+)
+_RECORD_SQL = f"INSERT INTO {_ROLLUP} AS r ({_COLUMNS}) {_select_from(_BATCH)} {_ADD}"
+
+
 def rollups_record(ticks: Sequence[Tick]) -> int:
     """Add the batch's inserted ticks to their rollups; one statement.
 
@@ -119,23 +127,16 @@ def rollups_record(ticks: Sequence[Tick]) -> int:
     stored = [t for t in ticks if t.pk is not None]
     if not stored:
         return 0
-    rows = ", ".join(
-        ["(%s::bigint, %s::bigint, %s::timestamptz, %s::varchar, %s::int)"]
-        * len(stored)
-    )
-    values: list[Any] = []
-    for t in stored:
-        values += [t.monitor_id, t.region_id, t.scheduled_at, t.status]
-        values.append(t.response_time_ms)
-    source = (
-        f"(SELECT * FROM (VALUES {rows}) AS v(monitor_id, region_id, "
-        "scheduled_at, status, response_time_ms))"
-    )
+    # One array per column: the same query text whatever the batch size.
+    params: list[list[Any]] = [
+        [t.monitor_id for t in stored],
+        [t.region_id for t in stored],
+        [t.scheduled_at for t in stored],
+        [str(t.status) for t in stored],
+        [t.response_time_ms for t in stored],
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_ROLLUP} AS r ({_COLUMNS}) {_select_from(source)} {_ADD}",
-            values,
-        )
+        cursor.execute(_RECORD_SQL, params)
     return len(stored)
 
 

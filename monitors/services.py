@@ -620,29 +620,30 @@ def ticks_store(
 
 
 _TICK_FIELDS = [f for f in Tick._meta.concrete_fields if not f.primary_key]
-_TICK_COLUMNS = ", ".join(str(f.column) for f in _TICK_FIELDS)
 
 
 def _ticks_insert(ticks: Sequence[Tick]) -> None:
-    """One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for the ticks; the
-    ones written get their primary key, the ones already stored keep None.
+    """One ``INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING
+    RETURNING`` for the ticks; the ones written get their primary key, the
+    ones already stored keep None.
 
-    ``bulk_create(ignore_conflicts=True)`` cannot tell which rows went in.
+    One array parameter per column: the query text is the same whatever the
+    batch size (the driver parses it once). ``bulk_create(ignore_conflicts=
+    True)`` could not tell which rows went in.
     """
     if not ticks:
         return
-    row = "(" + ", ".join(["%s"] * len(_TICK_FIELDS)) + ")"
-    params: list[Any] = []
-    for tick in ticks:
-        params += [
-            f.get_db_prep_save(getattr(tick, f.attname), connection)
-            for f in _TICK_FIELDS
-        ]
+    names = ", ".join(str(f.column) for f in _TICK_FIELDS)
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in _TICK_FIELDS)
+    params = [
+        [f.get_db_prep_save(getattr(tick, f.attname), connection) for tick in ticks]
+        for f in _TICK_FIELDS
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {Tick._meta.db_table} ({_TICK_COLUMNS})
-            VALUES {", ".join([row] * len(ticks))}
+            INSERT INTO {Tick._meta.db_table} ({names})
+            SELECT {names} FROM unnest({arrays}) AS v({names})
             ON CONFLICT DO NOTHING
             RETURNING id, monitor_id, region_id, scheduled_at
             """,
