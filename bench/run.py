@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("checks.py", "dashboard.py", "tick_bytes.py"):
+for script in ("checks.py", "dashboard.py"):
     path = HERE / script
     if path.exists():
         print(f"== {script}", flush=True)
