@@ -105,12 +105,15 @@ def _window_ticks(
             SELECT status, scheduled_at FROM {Tick._meta.db_table}
             WHERE monitor_id = p.monitor_id AND region_id = p.region_id
               AND scheduled_at >= p.since AND status = ANY(%s)
+              AND scheduled_at >= %s
             ORDER BY scheduled_at DESC LIMIT %s
         ) t
         ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC
     """
     params: list[Any] = [v for pair in pairs for v in pair]
-    params += [list(COUNTED), window + 1]
+    # The earliest ``since`` as a constant too: the planner then prunes the
+    # tick table's day partitions before opening (and locking) them.
+    params += [list(COUNTED), min(pair[2] for pair in pairs), window + 1]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for monitor_id, region_id, status, scheduled_at in cursor.fetchall():

@@ -73,7 +73,9 @@ def _recent_ticks(
     params: list[Any] = [v for pair in pairs for v in pair]
     # Missed slots (our lag) are no vote: DOWN, missed, DOWN is two DOWN
     # ticks in a row.
-    params.append(TickStatus.MISSED)
+    # The earliest ``since`` as a constant too: the planner then prunes the
+    # tick table's day partitions before opening (and locking) them.
+    params += [TickStatus.MISSED, min(pair[3] for pair in pairs)]
     sql = f"""
         SELECT p.monitor_id, p.region_id, t.{", t.".join(fields)}
         FROM (VALUES {values}) AS p(monitor_id, region_id, k, since)
@@ -81,6 +83,7 @@ def _recent_ticks(
             SELECT {", ".join(fields)} FROM {Tick._meta.db_table}
             WHERE monitor_id = p.monitor_id AND region_id = p.region_id
               AND scheduled_at >= p.since AND status <> %s
+              AND scheduled_at >= %s
             ORDER BY scheduled_at DESC LIMIT p.k
         ) t
         ORDER BY p.monitor_id, p.region_id, t.scheduled_at DESC

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -482,8 +483,22 @@ class TickStatus(models.TextChoices):
 
 
 class Tick(models.Model):
-    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="ticks")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="ticks")
+    """One check of one monitor from one region in one slot.
+
+    In the database the table is partitioned by day on ``scheduled_at``
+    (``monitors.partitions``): its primary key there is ``(id, scheduled_at)``
+    and retention drops whole days. No foreign key may point at a tick.
+    """
+
+    # No single-column indexes on the foreign keys: the unique slot key and
+    # the time index both lead with monitor_id, and regions are deleted so
+    # rarely that the PROTECT check may scan. Every index costs bytes per tick.
+    monitor = models.ForeignKey(
+        Monitor, on_delete=models.CASCADE, related_name="ticks", db_index=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="ticks", db_index=False
+    )
     scheduled_at = models.DateTimeField()
     checked_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=TickStatus.choices)
@@ -506,11 +521,71 @@ class Tick(models.Model):
             models.Index(
                 fields=["monitor", "scheduled_at"], name="tick_monitor_time_idx"
             ),
+            # The failed checks of a chart range older than an hour (their
+            # reasons are not in the rollups): small, failures are rare.
+            models.Index(
+                fields=["monitor", "scheduled_at"],
+                name="tick_down_idx",
+                condition=Q(status="down"),
+            ),
         ]
 
     def __str__(self) -> str:
         when = f"{self.scheduled_at:%Y-%m-%d %H:%M:%S}"
         return f"{self.monitor_id}@{self.region_id} {when} {self.status}"
+
+
+class RollupResolution(models.TextChoices):
+    FIVE_MINUTES = "5m"
+    HOUR = "1h"
+    DAY = "1d"
+
+
+class TickRollup(models.Model):
+    """The ticks of one monitor in one region within one time bucket, summed.
+
+    Maintained as ticks are stored (``monitors.rollups.rollups_record``) and
+    kept long after the raw ticks are dropped. ``latency_*`` cover the checks
+    that did not fail and have a response time (up and degraded), as the
+    charts' percentiles do; ``latency_hist[i]`` counts those whose time falls
+    in bucket ``i`` of ``monitors.rollups.LATENCY_BOUNDS_MS``.
+    """
+
+    monitor = models.ForeignKey(
+        Monitor, on_delete=models.CASCADE, related_name="rollups", db_index=False
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="rollups", db_index=False
+    )
+    resolution = models.CharField(max_length=2, choices=RollupResolution.choices)
+    bucket = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    up = models.PositiveIntegerField(default=0)
+    down = models.PositiveIntegerField(default=0)
+    degraded = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    latency_sum_ms = models.BigIntegerField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_hist = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        constraints = [
+            # Also the read index: "a monitor's buckets of one resolution in
+            # a time range, every region".
+            models.UniqueConstraint(
+                fields=["monitor", "resolution", "bucket", "region"],
+                name="tickrollup_unique_bucket",
+            ),
+        ]
+        indexes = [
+            # Retention deletes old buckets of every monitor; rows arrive in
+            # time order, so a block-range index is a few pages, not a
+            # B-tree as large as the table's key.
+            BrinIndex(fields=["bucket"], name="tickrollup_bucket_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id}@{self.region_id} {self.resolution} {self.bucket}"
 
 
 class IncidentStatus(models.TextChoices):

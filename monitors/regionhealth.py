@@ -48,7 +48,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from .models import (
@@ -185,6 +185,7 @@ def regions_mass_failure(*, now: datetime) -> set[int]:
               AND scheduled_at >= %s::timestamptz - make_interval(
                   secs => 2 * m.interval_seconds + m.timeout_seconds)
               AND status = ANY(%s)
+              AND scheduled_at >= %s
             ORDER BY scheduled_at DESC LIMIT 1
         ) t
     """
@@ -192,7 +193,15 @@ def regions_mass_failure(*, now: datetime) -> set[int]:
     with connection.cursor() as cursor:
         # Checks that ran only: a slot we did not check says nothing here.
         ran = [TickStatus.UP, TickStatus.DOWN, TickStatus.DEGRADED]
-        cursor.execute(sql, [now, [str(s) for s in ran]])
+        # The widest of those windows as a constant too: the planner then
+        # prunes the tick table's day partitions before opening them.
+        widest = Monitor.objects.filter(enabled=True).aggregate(
+            s=Max(2 * F("interval_seconds") + F("timeout_seconds"))
+        )["s"]
+        if widest is None:
+            return set()
+        floor = now - timedelta(seconds=float(widest) + 1)
+        cursor.execute(sql, [now, [str(s) for s in ran], floor])
         for monitor_id, region_id, status in cursor.fetchall():
             latest[region_id][monitor_id] = status
     return {

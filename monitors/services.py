@@ -16,6 +16,7 @@ from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
+    connection,
     transaction,
 )
 from django.db.models import OuterRef, Subquery
@@ -24,6 +25,7 @@ from django.utils import timezone
 from uptime import sanitize
 from uptime.bulk import insert_from_arrays, update_from_values
 
+from . import partitions
 from .checks import REGISTRY, check_fields, tls
 from .checks.base import CheckResult
 from .dependencies import dependency_error
@@ -51,6 +53,7 @@ from .quotas import (
     monitor_quota_check,
     monitors_quota_check,
 )
+from .rollups import rollups_prune, rollups_record
 from .scheduler import shared_slot
 from .signals import (
     certificate_expiring,
@@ -664,6 +667,7 @@ def ticks_record(
         # A monitor deleted while its check ran has nothing to record.
         kept = [item for item in results if item.monitor_id in monitors]
         ticks = ticks_store(region=region, scheduled_at=scheduled_at, results=kept)
+        rollups_record(ticks)
         now = now or timezone.now()
         certificates_record(monitors=monitors, results=kept, now=now)
         _degraded_announce(
@@ -696,7 +700,11 @@ def _tick_from(item: TickResult, *, region: Region, scheduled_at: datetime) -> T
     they pass the one sanitiser before they can reach an INSERT.
     """
     res = item.result
-    details = sanitize.clean_json(res.details) if res.details else None
+    # A healthy check's evidence (address, timings) was most of a tick's
+    # bytes and no page needs it: only the checks that were not plainly up
+    # keep theirs.
+    keep = res.details and res.status != TickStatus.UP
+    details = sanitize.clean_json(res.details) if keep else None
     return Tick(
         monitor_id=item.monitor_id,
         region=region,
@@ -749,14 +757,16 @@ def ticks_store(
     in the data (not a lost connection), each row is inserted in its own
     savepoint; a row that is still refused becomes a DOWN tick with
     ``error=internal`` and a log line naming its monitor. A redelivered task
-    hits the unique (monitor, region, scheduled_at) key and writes nothing new.
+    hits the unique (monitor, region, scheduled_at) key and writes nothing new:
+    only the ticks really inserted get a primary key (``rollups_record``
+    counts those alone).
     """
     ticks = [
         _tick_from(item, region=region, scheduled_at=scheduled_at) for item in results
     ]
     try:
         with transaction.atomic():
-            insert_from_arrays(ticks, TICK_COLUMNS, ignore_conflicts=True)
+            _ticks_insert(ticks)
         return ticks
     except (OperationalError, InterfaceError):
         raise  # the database is gone; the caller keeps the results and retries
@@ -771,7 +781,7 @@ def ticks_store(
         for candidate in (tick, _tick_unstorable(tick)):
             try:
                 with transaction.atomic():
-                    Tick.objects.bulk_create([candidate], ignore_conflicts=True)
+                    _ticks_insert([candidate])
             except (OperationalError, InterfaceError):
                 raise
             except DatabaseError:
@@ -785,6 +795,24 @@ def ticks_store(
             stored.append(candidate)
             break
     return stored
+
+
+def _ticks_insert(ticks: Sequence[Tick]) -> None:
+    """Insert the ticks, skipping slots already stored (a redelivered
+    batch); the ones written get their primary key, the ones already stored
+    keep None (so ``rollups_record`` counts a slot once)."""
+    rows = insert_from_arrays(
+        ticks,
+        TICK_COLUMNS,
+        ignore_conflicts=True,
+        returning=("id", "monitor_id", "region_id", "scheduled_at"),
+    )
+    inserted = {(m, r, at): pk for pk, m, r, at in rows}
+    for tick in ticks:
+        key = (tick.monitor_id, tick.region_id, tick.scheduled_at)
+        tick.pk = inserted.pop(key, None)
+        tick._state.adding = tick.pk is None
+        tick._state.db = connection.alias
 
 
 def monitors_status_update(
@@ -873,7 +901,8 @@ def _degraded_announce(
     """Send monitor_degraded / monitor_degraded_recovered on a region's turn.
 
     Only monitors with a degraded threshold can turn. Their previous tick in
-    this region comes from one query for the whole batch (a subquery per
+    this region (within a day, or ten intervals) comes from one query for the
+    whole batch (a subquery per
     monitor on the unique (monitor, region, scheduled_at) index), not one
     query per tick inside the batch's locked transaction.
     """
@@ -885,9 +914,17 @@ def _degraded_announce(
     ]
     if not candidates:
         return
+    # Looked for a day back at least (ten intervals for slower monitors): a
+    # bound the planner can prune the tick table's day partitions with,
+    # instead of opening every day kept.
+    widest = max(monitors[t.monitor_id].interval_seconds for t in candidates)
+    floor = scheduled_at - max(timedelta(days=1), timedelta(seconds=10 * widest))
     previous_tick = (
         Tick.objects.filter(
-            monitor_id=OuterRef("pk"), region=region, scheduled_at__lt=scheduled_at
+            monitor_id=OuterRef("pk"),
+            region=region,
+            scheduled_at__lt=scheduled_at,
+            scheduled_at__gte=floor,
         )
         .exclude(status=TickStatus.MISSED)
         .order_by("-scheduled_at")
@@ -907,17 +944,12 @@ def _degraded_announce(
 
 
 def ticks_prune(*, older_than: timedelta, batch_size: int = 10_000) -> int:
-    """Delete ticks past retention in batches, so no single statement holds
-    locks on the tick table for long. Returns the number deleted."""
-    cutoff = timezone.now() - older_than
-    total = 0
-    while True:
-        ids = list(
-            Tick.objects.filter(scheduled_at__lt=cutoff).values_list("pk", flat=True)[
-                :batch_size
-            ]
-        )
-        if not ids:
-            return total
-        deleted, _ = Tick.objects.filter(pk__in=ids).delete()
-        total += deleted
+    """Drop the raw ticks past retention: whole day partitions (milliseconds
+    each, whatever their size) and, in small batches, the DEFAULT partition's
+    strays. Rollups past their own retention go too. Returns the number of
+    ticks removed."""
+    removed = partitions.tick_partitions_drop(
+        older_than=older_than, batch_size=batch_size
+    )
+    rollups_prune()
+    return removed

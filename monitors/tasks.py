@@ -7,7 +7,7 @@ from celery import shared_task
 from celery.signals import task_revoked
 from django.conf import settings
 
-from . import regionhealth, runner, scheduler, services
+from . import partitions, regionhealth, runner, scheduler, services
 
 
 # Both are acknowledged on receipt, not after running (the project default is
@@ -55,3 +55,8 @@ def prune_ticks() -> int:
     return services.ticks_prune(
         older_than=timedelta(days=settings.UPTIME_TICK_RETENTION_DAYS)
     )
+
+
+@shared_task(name="monitors.tick_partitions_ensure", ignore_result=True)
+def tick_partitions_ensure() -> int:
+    return len(partitions.tick_partitions_ensure())

@@ -12,7 +12,7 @@ and ever-changing query text cost more than the database's work.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -44,26 +44,31 @@ def _unnest(columns: Sequence[Field]) -> str:
 
 
 def insert_from_arrays(
-    objs: Sequence[Model], fields: Sequence[str], *, ignore_conflicts: bool = False
-) -> int:
+    objs: Sequence[Model],
+    fields: Sequence[str],
+    *,
+    ignore_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """``INSERT ... SELECT * FROM unnest(...)``: ``fields`` of every object,
     in one statement (the primary key from its default); with
     ``ignore_conflicts``, rows that hit a unique constraint are skipped.
-    Returns the rows inserted."""
+    Returns the ``returning`` columns of the rows inserted."""
     if not objs:
-        return 0
+        return []
     columns = _columns(objs, fields)
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(column.column)) for column in columns)
     table = quote(type(objs[0])._meta.db_table)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    back = f" RETURNING {', '.join(quote(c) for c in returning)}" if returning else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} "
-            f"FROM {_unnest(columns)}{conflict}",
+            f"FROM {_unnest(columns)}{conflict}{back}",
             _arrays(objs, columns),
         )
-        return cursor.rowcount
+        return cursor.fetchall() if returning else []
 
 
 def update_from_values(objs: Sequence[Model], fields: Sequence[str]) -> int:

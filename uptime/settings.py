@@ -213,7 +213,15 @@ UPTIME_ALLOW_PRIVATE_TARGETS = env_bool("UPTIME_ALLOW_PRIVATE_TARGETS", False)
 # load balancer) for any site behind it; off unless the operator allows it.
 UPTIME_ALLOW_HOST_HEADER = env_bool("UPTIME_ALLOW_HOST_HEADER", False)
 # Ticks older than this are deleted hourly (the dashboard shows up to 90 days).
+# Raw ticks live in one partition per UTC day; a day past this is dropped
+# whole (monitors.partitions), its rollups stay.
 UPTIME_TICK_RETENTION_DAYS = env_int("UPTIME_TICK_RETENTION_DAYS", 400, minimum=91)
+# Hourly and daily rollups (charts, uptime, badges beyond the raw ticks).
+UPTIME_ROLLUP_RETENTION_DAYS = env_int("UPTIME_ROLLUP_RETENTION_DAYS", 3650, minimum=91)
+# 5-minute rollups: enough for the 30-day chart at its finest.
+UPTIME_ROLLUP_5M_RETENTION_DAYS = env_int(
+    "UPTIME_ROLLUP_5M_RETENTION_DAYS", 35, minimum=31
+)
 # How far ahead of its slot a batch is dispatched; the worker waits for the
 # slot, so checks start on time instead of up to a beat tick late.
 UPTIME_DISPATCH_LEAD_SECONDS = 1.5
@@ -409,6 +417,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitors.regions_health_record",
         "schedule": 5.0,
         "options": {"expire_seconds": 5, "queue": queues.DEFAULT},
+    },
+    "create-tick-partitions": {
+        "task": "monitors.tick_partitions_ensure",
+        "schedule": 3600.0,
+        "options": {"expire_seconds": 3600, "queue": queues.DEFAULT},
     },
     "prune-old-ticks": {
         "task": "monitors.prune_ticks",

@@ -77,11 +77,12 @@ def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> 
 
 def _rows_html(monitors: list[Monitor]) -> str:
     ids = [m.pk for m in monitors]
+    since = selectors.ticks_since(monitors)
     return rows.overview_rows(
         monitors=monitors,
         uptime=selectors.uptime_by_monitor(monitors=monitors),
-        sparks=selectors.sparklines(monitor_ids=ids),
-        states=selectors.region_states(monitor_ids=ids),
+        sparks=selectors.sparklines(monitor_ids=ids, since=since),
+        states=selectors.region_states(monitor_ids=ids, since=since),
         now=timezone.now(),
     )
 
@@ -142,7 +143,9 @@ def monitor_detail(request: HttpRequest, pk: int) -> HttpResponse:
             project_ids=[monitor.project_id], monitor=monitor
         )[:20]
     )
-    region_list = selectors.region_states(monitor_ids=[monitor.pk])[monitor.pk]
+    region_list = selectors.region_states(
+        monitor_ids=[monitor.pk], since=selectors.ticks_since([monitor])
+    )[monitor.pk]
     context = {
         "monitor": monitor,
         "chart": chart,
