@@ -140,7 +140,7 @@ def test_the_rollup_write_is_one_statement_whatever_the_batch_size(
         monitors = [make_monitor(name=f"{size}-{i}") for i in range(size)]
         with CaptureQueriesContext(connection) as queries:
             _batch(monitors, regions[0], at)
-        return [q["sql"] for q in queries.captured_queries]
+        return [q["sql"].replace('"', "") for q in queries.captured_queries]
 
     at = timezone.now() - timedelta(hours=1)
     small = statements(3, at)
