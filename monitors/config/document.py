@@ -35,6 +35,12 @@ class Context:
     # Per section key: the names an item may refer to (the document's own
     # items when it has the section, else the stored ones).
     names: dict[str, set[str]] = field(default_factory=dict)
+    # The whole document, for a rule across items of a section (a cycle of
+    # monitor dependencies).
+    document: Mapping[str, Any] = field(default_factory=dict)
+    # Per section key: writes a handler holds back until every item of its
+    # section is written (its ``finish``).
+    deferred: dict[str, Any] = field(default_factory=dict)
 
     def objects(self, key: str, names: list[str]) -> list[Any]:
         """The stored objects of section ``key`` with these names, read at
@@ -68,6 +74,20 @@ class Section(Protocol):
 
 
 SECTIONS: dict[str, Section] = {}
+
+
+def key_field(section: Section) -> str:
+    """The field that names an item: ``name``, unless the handler sets
+    ``key_field`` (status pages are keyed by their site-wide slug)."""
+    return str(getattr(section, "key_field", "name"))
+
+
+def _finish(section: Section, ctx: Context) -> None:
+    """The handler's optional ``finish(ctx)``: run once every item of its
+    section is written (a dependency may name a monitor written later)."""
+    finish = getattr(section, "finish", None)
+    if finish is not None:
+        finish(ctx)
 
 
 def register_section(section: Section) -> None:
@@ -185,22 +205,25 @@ def _check_shape(document: Mapping[str, Any]) -> None:
         raise ConfigError(
             str(unknown[0]), f"Unknown section; known: {', '.join(SECTIONS)}."
         )
-    for key in SECTIONS:
+    for key, section in SECTIONS.items():
         items = document.get(key)
         if items is None:
             continue
         if not isinstance(items, list):
             raise ConfigError(key, "Must be a list.")
         seen: set[str] = set()
+        named_by = key_field(section)
         for index, item in enumerate(items):
             path = f"{key}[{index}]"
             if not isinstance(item, dict):
                 raise ConfigError(path, "Must be a mapping.")
-            name = item.get("name")
+            name = item.get(named_by)
             if not isinstance(name, str) or not name.strip():
-                raise ConfigError(f"{path}.name", "Every item needs a name.")
+                raise ConfigError(
+                    f"{path}.{named_by}", f"Every item needs a {named_by}."
+                )
             if name in seen:
-                raise ConfigError(f"{path}.name", f"{name!r} appears twice.")
+                raise ConfigError(f"{path}.{named_by}", f"{name!r} appears twice.")
             seen.add(name)
 
 
@@ -224,10 +247,11 @@ def _plan_section(
 ) -> tuple[list[_Step], list[_Step]]:
     """(creates and updates, deletes) for one section."""
     stored = section.stored(ctx.project)
+    named_by = key_field(section)
     writes: list[_Step] = []
     for index, item in enumerate(items):
         path = f"{section.key}[{index}]"
-        name = item["name"]
+        name = item[named_by]
         obj = stored.get(name)
         wanted = section.desired(item, stored=obj, path=path, ctx=ctx)
         if obj is None:
@@ -241,7 +265,7 @@ def _plan_section(
             writes.append(_Step(section, change, path, obj=obj, values=values))
     deletes = []
     if prune:
-        listed = {item["name"] for item in items}
+        listed = {item[named_by] for item in items}
         for name, obj in stored.items():
             if name not in listed:
                 change = Change(section.key, name, "delete")
@@ -290,12 +314,14 @@ def import_document(
     if not is_operator(user):
         project_require(user=user, project=project, min_role=Role.ADMIN)
     _check_shape(document)
-    ctx = Context(project=project, user=user, secrets=Secrets(environ))
+    ctx = Context(
+        project=project, user=user, secrets=Secrets(environ), document=document
+    )
     present = [s for s in sections() if document.get(s.key) is not None]
     for section in sections():
         items = document.get(section.key)
         ctx.names[section.key] = (
-            {item["name"] for item in items}
+            {item[key_field(section)] for item in items}
             if items is not None
             else set(section.stored(project))
         )
@@ -311,6 +337,10 @@ def import_document(
             deletes = found[1] + deletes  # the last section's go first
         steps = writes + deletes
         if not dry_run:
-            for step in steps:
+            for step in writes:
+                _apply(step, ctx)
+            for section in present:
+                _finish(section, ctx)
+            for step in deletes:
                 _apply(step, ctx)
     return ImportResult([step.change for step in steps], applied=not dry_run)
