@@ -14,7 +14,7 @@ class AlertsConfig(AppConfig):
         from monitors.timeline import register_timeline_provider
         from uptime.metrics import register_collector
 
-        from . import config, receivers  # noqa: F401
+        from . import config, config_policies, receivers  # noqa: F401
         from .api.fields import channels_field
         from .metrics import collect
         from .timeline import notification_entries
@@ -23,3 +23,4 @@ class AlertsConfig(AppConfig):
         register_timeline_provider(notification_entries)
         register_collector(collect)
         config.register()
+        config_policies.register()

@@ -23,8 +23,9 @@ from .services import channel_clean, channel_create, channel_delete, channel_upd
 # monitor lists its channels, not the other way round).
 FIELDS = tuple(name for name in CHANNEL_SETTINGS if name != "monitors")
 _FLAGS = ("enabled", "notify_down", "notify_up", "notify_degraded", "is_default")
-# Kinds whose target is a secret: whoever has the URL can post to it.
-SECRET_TARGETS = (ChannelKind.SLACK, ChannelKind.WEBHOOK)
+# Kinds whose target is a secret: whoever has the URL can post to it (an
+# Apprise URL holds the service's token or password).
+SECRET_TARGETS = (ChannelKind.SLACK, ChannelKind.WEBHOOK, ChannelKind.APPRISE)
 
 
 def _default(name: str) -> Any:

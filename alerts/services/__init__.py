@@ -29,7 +29,12 @@ from .delivery import (
     notification_retry,
     notifications_sweep,
 )
-from .escalation import escalations_due, incident_channels, policy_save
+from .escalation import (
+    escalations_due,
+    incident_channels,
+    policy_delete,
+    policy_save,
+)
 from .operator import (
     operator_notification_deliver,
     operator_notifications_for_region,
@@ -73,5 +78,6 @@ __all__ = [
     "operator_notification_deliver",
     "operator_notifications_for_region",
     "operator_notifications_sweep",
+    "policy_delete",
     "policy_save",
 ]

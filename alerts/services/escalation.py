@@ -253,3 +253,9 @@ def policy_save(
         if steps is not None:
             _steps_write(policy, steps)
     return policy
+
+
+def policy_delete(*, policy: EscalationPolicy) -> None:
+    """Delete a policy and its steps; its monitors go back to alerting their
+    own channels at once (the foreign key is SET_NULL)."""
+    policy.delete()
