@@ -1,11 +1,18 @@
 """The ``monitors`` section: validated by the API's serializer, written by
-``monitors.services`` (quotas, roles and the re-check rules live there)."""
+``monitors.services`` (quotas, roles and the re-check rules live there).
+
+``escalation_policy`` names a policy (the ``escalation_policies`` section
+goes first); ``depends_on`` names another monitor of the document, which
+may come later in it: dependencies are written by ``finish`` once every
+monitor exists, after the changed ones are cleared, so no write in between
+sees a cycle the document does not have."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, cast
 
+from django.core.exceptions import ValidationError
 from django.db.models import Field
 
 from ..api.serializers import MonitorSerializer
@@ -14,7 +21,7 @@ from ..checks.base import COMMON
 from ..models import Monitor, Project, Region
 from ..secrets import secrets_kept_on_url_change
 from ..services import monitor_create, monitor_delete, monitor_update
-from .document import Context, register_section
+from .document import Context, register_section, validation_error
 from .errors import ConfigError
 from .refs import reference
 
@@ -29,6 +36,8 @@ BASE_FIELDS = (
     "show_on_status_page",
 )
 SECRETS = ("auth_password", "http_headers")
+# Names of other objects, not settings the serializer reads.
+REFERENCES = ("escalation_policy", "depends_on")
 
 
 def _kind_options(kind: str) -> tuple[str, ...]:
@@ -38,7 +47,7 @@ def _kind_options(kind: str) -> tuple[str, ...]:
 
 
 def _all_fields() -> set[str]:
-    names = {"name", "kind", "url", *BASE_FIELDS, "regions", "channels"}
+    names = {"name", "kind", "url", *BASE_FIELDS, "regions", "channels", *REFERENCES}
     for kind in REGISTRY:
         names.update(_kind_options(kind))
     return names
@@ -90,6 +99,7 @@ class MonitorsSection:
         found: dict[str, Monitor] = {}
         for monitor in (
             Monitor.objects.filter(project=project)
+            .select_related("escalation_policy", "depends_on")
             .prefetch_related("regions", "channels")
             .order_by("id")
         ):
@@ -99,6 +109,7 @@ class MonitorsSection:
     def export(self, project: Project) -> list[dict[str, Any]]:
         monitors = list(
             Monitor.objects.filter(project=project)
+            .select_related("escalation_policy", "depends_on")
             .prefetch_related("regions", "channels")
             .order_by("name", "id")
         )
@@ -134,6 +145,9 @@ class MonitorsSection:
             item["regions"] = current["regions"]
         if current["channels"]:
             item["channels"] = current["channels"]
+        for name in REFERENCES:
+            if current[name] is not None:
+                item[name] = current[name]
         return item
 
     def current(self, obj: Monitor) -> dict[str, Any]:
@@ -146,6 +160,10 @@ class MonitorsSection:
         }
         values["regions"] = sorted(r.code for r in obj.regions.all())
         values["channels"] = sorted(c.name for c in obj.channels.all())
+        policy = obj.escalation_policy
+        values["escalation_policy"] = policy.name if policy is not None else None
+        parent = obj.depends_on
+        values["depends_on"] = parent.name if parent is not None else None
         return values
 
     def _secrets(
@@ -190,6 +208,48 @@ class MonitorsSection:
                 raise ConfigError(f"{path}.channels[{index}]", f"No channel {name!r}.")
         return sorted(set(names))
 
+    def _named(
+        self, item: Mapping[str, Any], field: str, section: str, path: str, ctx: Context
+    ) -> str | None:
+        """A reference to one object of ``section`` by name, or None."""
+        name = item.get(field)
+        if name is None:
+            return None
+        if not isinstance(name, str):
+            raise ConfigError(f"{path}.{field}", "A name, or null.")
+        if name not in ctx.names.get(section, set()):
+            noun = "escalation policy" if field == "escalation_policy" else "monitor"
+            raise ConfigError(f"{path}.{field}", f"No {noun} {name!r}.")
+        return name
+
+    def _depends_on(
+        self, item: Mapping[str, Any], path: str, ctx: Context
+    ) -> str | None:
+        """The parent's name; a chain of the document's dependencies that
+        comes back to this monitor is an error that spells the cycle."""
+        parent = self._named(item, "depends_on", "monitors", path, ctx)
+        if parent is None:
+            return None
+        name = str(item["name"])
+        if parent == name:
+            raise ConfigError(
+                f"{path}.depends_on", "A monitor cannot depend on itself."
+            )
+        parents = {
+            str(other.get("name")): other.get("depends_on")
+            for other in ctx.document.get("monitors") or []
+            if isinstance(other, Mapping)
+        }
+        chain = [name, parent]
+        while (following := parents.get(chain[-1])) is not None:
+            if following == name:
+                cycle = " -> ".join([*chain, name])
+                raise ConfigError(f"{path}.depends_on", f"A dependency cycle: {cycle}.")
+            if not isinstance(following, str) or following in chain:
+                break  # that item's own error, or a cycle not through this one
+            chain.append(following)
+        return parent
+
     def desired(
         self,
         item: Mapping[str, Any],
@@ -204,13 +264,15 @@ class MonitorsSection:
         kind = item.get("kind") or "http"
         wanted_kind_fields = {"kind", "url", *BASE_FIELDS, *_kind_options(str(kind))}
         other = sorted(set(item) & (_all_fields() - wanted_kind_fields) - {"name"})
-        other = [name for name in other if name not in ("regions", "channels")]
+        other = [
+            name for name in other if name not in ("regions", "channels", *REFERENCES)
+        ]
         if other:
             raise ConfigError(f"{path}.{other[0]}", f"Not an option of {kind} checks.")
         data: dict[str, Any] = {
             **_defaults(str(kind), item.get("interval_seconds", 60)),
             "regions": _active_region_codes(),
-            **{k: v for k, v in item.items() if k != "channels"},
+            **{k: v for k, v in item.items() if k not in ("channels", *REFERENCES)},
             **self._secrets(item, stored=stored, path=path, ctx=ctx),
         }
         data["kind"] = kind
@@ -236,6 +298,10 @@ class MonitorsSection:
         if REGISTRY[str(kind)].passive:
             wanted["region_quorum"] = None
         wanted["channels"] = channels
+        wanted["escalation_policy"] = self._named(
+            item, "escalation_policy", "escalation_policies", path, ctx
+        )
+        wanted["depends_on"] = self._depends_on(item, path, ctx)
         return wanted
 
     def _relations(self, values: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -244,15 +310,63 @@ class MonitorsSection:
             fields["regions"] = list(Region.objects.filter(code__in=fields["regions"]))
         if "channels" in fields:
             fields["channels"] = ctx.objects("channels", fields["channels"])
+        if "escalation_policy" in fields:
+            name = fields["escalation_policy"]
+            found = ctx.objects("escalation_policies", [name]) if name else []
+            fields["escalation_policy"] = found[0] if found else None
         return fields
 
+    def _defer(self, name: str, values: dict[str, Any], ctx: Context) -> None:
+        """Hold the dependency back for ``finish``: its parent may not exist
+        yet."""
+        if "depends_on" in values:
+            pending = ctx.deferred.setdefault(self.key, {})
+            pending[name] = values.pop("depends_on")
+
     def create(self, values: dict[str, Any], ctx: Context) -> None:
+        values = dict(values)
+        self._defer(values["name"], values, ctx)
         monitor_create(
             user=ctx.user, fields=self._relations(values, ctx), project=ctx.project
         )
 
     def update(self, obj: Monitor, changes: dict[str, Any], ctx: Context) -> None:
-        monitor_update(user=ctx.user, monitor=obj, fields=self._relations(changes, ctx))
+        changes = dict(changes)
+        self._defer(changes.get("name", obj.name), changes, ctx)
+        if changes:
+            monitor_update(
+                user=ctx.user, monitor=obj, fields=self._relations(changes, ctx)
+            )
+
+    def finish(self, ctx: Context) -> None:
+        """Write the held-back dependencies: first clear the ones that
+        change, then set the new ones, so every state in between is a part
+        of the document's graph (which has no cycle)."""
+        pending: dict[str, str | None] = ctx.deferred.pop(self.key, {})
+        if not pending:
+            return
+        paths = {
+            str(item.get("name")): f"{self.key}[{index}].depends_on"
+            for index, item in enumerate(ctx.document.get(self.key) or [])
+        }
+        stored = self.stored(ctx.project)
+        for name in pending:
+            if stored[name].depends_on_id is not None:
+                self._set_parent(stored[name], None, paths[name], ctx)
+        stored = self.stored(ctx.project)
+        for name, parent in pending.items():
+            if parent is not None:
+                self._set_parent(stored[name], stored[parent], paths[name], ctx)
+
+    def _set_parent(
+        self, monitor: Monitor, parent: Monitor | None, path: str, ctx: Context
+    ) -> None:
+        try:
+            monitor_update(
+                user=ctx.user, monitor=monitor, fields={"depends_on": parent}
+            )
+        except ValidationError as exc:
+            raise validation_error(path, exc) from None
 
     def delete(self, obj: Monitor, ctx: Context) -> None:
         monitor_delete(user=ctx.user, monitor=obj)
