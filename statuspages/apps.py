@@ -9,4 +9,6 @@ class StatusPagesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from . import config, receivers  # noqa: F401  (connects the signal receivers)
+
+        config.register()
