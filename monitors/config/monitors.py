@@ -346,7 +346,7 @@ class MonitorsSection:
         if not pending:
             return
         paths = {
-            str(item.get("name")): f"{self.key}[{index}].depends_on"
+            str(item.get("name")): f"{self.key}[{index}]"
             for index, item in enumerate(ctx.document.get(self.key) or [])
         }
         stored = self.stored(ctx.project)

@@ -30,6 +30,7 @@ from monitors.config import (
     import_document,
     parse_document,
 )
+from monitors.config.document import SECTIONS, key_field
 from monitors.config.gatus import gatus_document
 from monitors.config.kuma import kuma_document
 from monitors.models import Project
@@ -63,7 +64,10 @@ def _named(message: str, path: str, document: dict[str, Any]) -> str:
     index = int(match[2])
     if not isinstance(items, list) or index >= len(items):
         return message
-    name = items[index].get("name") if isinstance(items[index], dict) else None
+    section = SECTIONS.get(match[1])
+    named_by = key_field(section) if section is not None else "name"
+    item = items[index]
+    name = item.get(named_by) if isinstance(item, dict) else None
     return f"{message} (item {name!r})" if isinstance(name, str) else message
 
 
