@@ -28,6 +28,7 @@ from ..services import (
     channel_delete,
     channel_send_test,
     channel_update,
+    policy_delete,
     policy_save,
 )
 from .serializers import (
@@ -174,3 +175,6 @@ class EscalationPolicyViewSet(ProjectScopedViewSet[EscalationPolicy]):
                 steps=data.get("steps"),
                 policy=policy,
             )
+
+    def perform_destroy(self, instance: EscalationPolicy) -> None:
+        policy_delete(policy=instance)

@@ -207,6 +207,22 @@ def test_a_monitor_picks_a_policy_of_its_own_project_only(
     assert cleared.json()["escalation_policy"] is None
 
 
+def test_deleting_a_policy_returns_its_monitors_to_their_own_channels(
+    api, make_monitor, regions, policy, make_member
+) -> None:
+    monitor = make_monitor(regions=regions[:1])
+    services.monitor_update(
+        user=policy.project.owner, monitor=monitor, fields={"escalation_policy": policy}
+    )
+    url = f"/api/escalation-policies/{policy.pk}/"
+    member = api_client_for(make_member(Role.MEMBER))
+    assert member.delete(url).status_code == 403
+    assert api.delete(url).status_code == 204
+    assert not EscalationPolicy.objects.filter(pk=policy.pk).exists()
+    monitor.refresh_from_db()
+    assert monitor.escalation_policy is None
+
+
 def test_the_policy_page_adds_a_policy_the_monitor_form_offers(
     owner_client, project: Project, channels, make_monitor, regions
 ) -> None:
