@@ -7,7 +7,9 @@ written only through ``statuspages.services``."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
+
+from django.db.models import Field
 
 from monitors.config.document import Context, register_section
 from monitors.config.errors import ConfigError
@@ -29,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "public": True,
     "show_details": False,
 }
-_TEXT = {"slug", "title", "logo_url", "custom_domain"}
+_TEXT = ("slug", "title", "logo_url", "custom_domain")
 
 
 class StatusPagesSection:
@@ -93,6 +95,9 @@ class StatusPagesSection:
             value = item.get(name)
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"{path}.{name}", "Must be a string.")
+            limit = cast(Field, StatusPage._meta.get_field(name)).max_length or 0
+            if isinstance(value, str) and len(value.strip()) > limit:
+                raise ConfigError(f"{path}.{name}", f"At most {limit} characters.")
 
     def _entry(self, entry: Any, path: str, ctx: Context) -> dict[str, str]:
         if not isinstance(entry, Mapping):
@@ -180,8 +185,6 @@ class StatusPagesSection:
         if errors:
             name, message = next(iter(errors.items()))
             raise ConfigError(f"{path}.{name}", message)
-        if len(values["title"]) > 200:
-            raise ConfigError(f"{path}.title", "At most 200 characters.")
         values["groups"] = self._groups(item.get("groups") or [], f"{path}.groups", ctx)
         return values
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 
 from alerts.models import Channel
 from monitors.models import Monitor, Project, Region, Role
+from monitors.services import project_create
 from tests.conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +127,24 @@ def test_bad_documents_are_400s_by_path(api, project: Project, regions) -> None:
         ({"monitors": [{"url": "https://x.example/"}]}, "monitors[0].name"),
         ({"monitors": {"name": "A"}}, "monitors"),
         ({"robots": []}, "robots"),
+        ({"status_pages": [{"title": "No slug"}]}, "status_pages[0].slug"),
+        ({"status_pages": [{"slug": "s", "public": "yes"}]}, "status_pages[0].public"),
+        (
+            {"status_pages": [{"slug": "s", "title": "T", "groups": "Web"}]},
+            "status_pages[0].groups",
+        ),
+        (
+            {"escalation_policies": [{"name": "P", "steps": [{"channels": "Ops"}]}]},
+            "escalation_policies[0].steps[0].channels",
+        ),
+        (
+            {"escalation_policies": [{"name": "P", "steps": [{"delay_minutes": -1}]}]},
+            "escalation_policies[0].steps[0].delay_minutes",
+        ),
+        (
+            {"monitors": [{"name": "A", "url": "https://a.example/", "depends_on": 3}]},
+            "monitors[0].depends_on",
+        ),
         ({"version": 2}, "version"),
     ]
     for document, where in cases:
@@ -164,6 +184,70 @@ def test_over_long_and_deeply_nested_values_are_400s(
     assert response.json() == {
         "maintenance_windows[0].name": ["At most 200 characters."]
     }
+    too_long = [
+        ({"escalation_policies": [{"name": "p" * 101}]}, "escalation_policies[0].name"),
+        (
+            {"status_pages": [{"slug": "s", "title": "t" * 201}]},
+            "status_pages[0].title",
+        ),
+        (
+            {
+                "status_pages": [
+                    {"slug": "s", "title": "T", "logo_url": "https://x/" + "l" * 500}
+                ]
+            },
+            "status_pages[0].logo_url",
+        ),
+        (
+            {
+                "status_pages": [
+                    {"slug": "s", "title": "T", "groups": [{"name": "g" * 101}]}
+                ]
+            },
+            "status_pages[0].groups[0].name",
+        ),
+    ]
+    for document, where in too_long:
+        response = api.put(_url(project), document, format="json")
+        assert response.status_code == 400, (document, response.content)
+        assert list(response.json()) == [where], response.json()
+        assert response.json()[where][0].startswith("At most ")
     nested = "monitors: " + "[" * 5000 + "]" * 5000
     response = api.put(_url(project), nested, content_type="application/yaml")
     assert response.status_code == 400
+
+
+def test_policies_dependencies_and_pages_over_the_api(
+    api, project: Project, regions: list[Region], owner: User
+) -> None:
+    page: dict[str, Any] = {
+        "slug": "api-shop",
+        "title": "Shop",
+        "groups": [{"name": "Web", "monitors": [{"monitor": "Shop"}]}],
+    }
+    document = {
+        "channels": [{"name": "Ops", "kind": "slack", "target": SLACK_URL}],
+        "escalation_policies": [
+            {"name": "Page", "steps": [{"delay_minutes": 0, "channels": ["Ops"]}]}
+        ],
+        "monitors": [
+            {"name": "Shop", "url": "https://shop.example/", "depends_on": "LB"},
+            {"name": "LB", "url": "https://lb.example/", "escalation_policy": "Page"},
+        ],
+        "status_pages": [page],
+    }
+    response = api.put(_url(project), document, format="json")
+    assert response.status_code == 200, response.json()
+    exported = api.get(_url(project)).json()
+    assert exported["status_pages"] == document["status_pages"]
+    assert exported["escalation_policies"] == document["escalation_policies"]
+    again = api.put(_url(project), exported, format="json")
+    assert again.json() == {"applied": True, "changes": []}
+
+    # The slug is another project's now: a 400 at its path, nothing applied.
+    other = project_create(owner=owner, name="Other")
+    page["title"] = "Renamed"
+    taken = api.put(f"/api/config/?project={other.pk}", document, format="json")
+    assert taken.status_code == 400
+    assert list(taken.json()) == ["status_pages[0].slug"]
+    assert not Monitor.objects.filter(project=other).exists()
