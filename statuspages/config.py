@@ -164,7 +164,7 @@ class StatusPagesSection:
             **DEFAULTS,
             **{k: item[k] for k in PAGE_FIELDS if k in item},
         }
-        values["slug"] = str(item["slug"]).strip()
+        values["slug"] = str(item["slug"])  # the key as given: no spaces
         values["title"] = str(values.get("title") or "").strip()
         values["logo_url"] = str(values["logo_url"] or "").strip()
         domain = str(values["custom_domain"] or "").strip().lower().rstrip(".")
