@@ -49,6 +49,13 @@ def parse_slot(raw: str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def window_start(end: datetime) -> datetime:
+    """The start of the default list window ending at ``end`` (no earlier
+    than the first representable moment: ``until`` may be year 1)."""
+    earliest = datetime.min.replace(tzinfo=UTC)
+    return max(end, earliest + LIST_WINDOW) - LIST_WINDOW
+
+
 def tick_find(
     ticks: QuerySet[Tick],
     tick_id: int | str,

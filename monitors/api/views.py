@@ -232,7 +232,7 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
         if since is None:
             # Always a lower bound: without one the planner opens every day
             # partition of the tick table kept (monitors.tickslots).
-            since = (until or timezone.now()) - tickslots.LIST_WINDOW
+            since = tickslots.window_start(until or timezone.now())
         ticks = ticks.filter(scheduled_at__gte=since)
         if until:
             ticks = ticks.filter(scheduled_at__lt=until)
