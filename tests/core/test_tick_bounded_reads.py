@@ -6,6 +6,7 @@ for recent ticks."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, timedelta
@@ -312,3 +313,15 @@ def test_the_admin_change_page_reads_its_slot_s_day(
     assert response.status_code == 302
     response = admin_client.get(f"/admin/monitors/tick/{old.pk}/change/?at=junk")
     assert response.status_code == 302
+
+
+def test_the_schema_documents_the_default_window_and_the_slot(db) -> None:
+    spec = json.loads(
+        Client().get("/api/schema/", HTTP_ACCEPT="application/json").content
+    )
+    listing = spec["paths"]["/api/monitors/{id}/ticks/"]["get"]["parameters"]
+    (since,) = [p for p in listing if p["name"] == "since"]
+    assert "24 hours" in since["description"]
+    detail = spec["paths"]["/api/monitors/{id}/ticks/{tick_id}/"]["get"]
+    (at,) = [p for p in detail["parameters"] if p["name"] == "at"]
+    assert at["in"] == "query" and at["schema"]["format"] == "date-time"
