@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from uptime.auth import signed_in_user
 
-from . import members
+from . import members, tickslots
 from .checks import option_names, shown_names
 from .dependencies import dependency_error
 from .forms import CheckOptionsFormMixin, kind_sections, monitor_form_values
@@ -49,6 +53,7 @@ from .services import (
 )
 
 if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
     from django.contrib.admin.options import _FieldOpts, _FieldsetSpec
 
 
@@ -441,6 +446,51 @@ class MonitorAdmin(ProjectScopedAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
+class TickRecentFilter(admin.SimpleListFilter):
+    """Ticks scheduled within a recent window, the last 24 hours unless
+    another is picked. There is no "All": without a lower bound on
+    ``scheduled_at`` the list would open every day partition of the tick
+    table kept (``monitors.tickslots``)."""
+
+    title = "scheduled"
+    parameter_name = "scheduled"
+    WINDOWS = {
+        "24h": ("Last 24 hours", tickslots.LIST_WINDOW),
+        "7d": ("Last 7 days", timedelta(days=7)),
+        "30d": ("Last 30 days", timedelta(days=30)),
+    }
+    DEFAULT = "24h"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _) in self.WINDOWS.items()]
+
+    def _current(self) -> str:
+        value = self.value()
+        return value if value in self.WINDOWS else self.DEFAULT
+
+    def choices(self, changelist: ChangeList) -> Iterator[_ListFilterChoices]:
+        for key, label in self.lookup_choices:
+            yield {
+                "selected": key == self._current(),
+                "query_string": changelist.get_query_string({self.parameter_name: key}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        window = self.WINDOWS[self._current()][1]
+        return queryset.filter(scheduled_at__gte=timezone.now() - window)
+
+
+class TickChangeList(ChangeList):
+    def url_for_result(self, result: Model) -> str:
+        # The change page then finds the row in its own day partition.
+        assert isinstance(result, Tick)  # the tick admin's change list
+        slot = tickslots.slot_text(result.scheduled_at)
+        return f"{super().url_for_result(result)}?{tickslots.SLOT_PARAM}={slot}"
+
+
 @admin.register(Tick)
 class TickAdmin(ProjectScopedAdmin):
     project_path = "monitor__project"
@@ -453,7 +503,7 @@ class TickAdmin(ProjectScopedAdmin):
         "error",
     )
     # Filters on indexed, low-cardinality columns only; no date hierarchy.
-    list_filter = ("status", "region")
+    list_filter = (TickRecentFilter, "status", "region")
     search_fields = ("=monitor__id",)
     raw_id_fields = ("monitor",)
     list_select_related = ("monitor", "region")
@@ -463,6 +513,25 @@ class TickAdmin(ProjectScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_changelist(
+        self, request: HttpRequest, **kwargs: Any
+    ) -> type[TickChangeList]:
+        return TickChangeList
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Tick | None:
+        """The tick in the day of the link's ``?at=`` slot; a link without
+        it is looked up in recent days only (``tickslots.tick_find``)."""
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        try:
+            tick_id = int(object_id)
+        except ValueError:
+            return None
+        at = tickslots.parse_slot(request.GET.get(tickslots.SLOT_PARAM))
+        return tickslots.tick_find(self.get_queryset(request), tick_id, at)
 
     def get_readonly_fields(self, request, obj=None):
         names = [f.name for f in Tick._meta.fields if f.name != "details"]

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -17,12 +16,14 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.utils.urls import replace_query_param
 
 from accounts.scope import api_projects
 from uptime.auth import signed_in_user
 from uptime.pagination import whole_number
 from uptime.serializers import service_errors
 
+from .. import tickslots
 from ..incident_updates import incident_update_post
 from ..models import Incident, IncidentStatus, Monitor, Region, Role, Tick
 from ..services import (
@@ -200,7 +201,13 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
         parameters=[
             OpenApiParameter("region", str, description="A region code."),
             OpenApiParameter(
-                "since", OpenApiTypes.DATETIME, description="Slots at or after."
+                "since",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "Slots at or after. Default: 24 hours before `until` (or "
+                    "before the first page's request); the `next` and "
+                    "`previous` links keep the window."
+                ),
             ),
             OpenApiParameter(
                 "until", OpenApiTypes.DATETIME, description="Slots before."
@@ -221,16 +228,38 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
         if region:
             ticks = ticks.filter(region__code=region)
         since, until = _parse_time(request, "since"), _parse_time(request, "until")
-        if since:
-            ticks = ticks.filter(scheduled_at__gte=since)
+        pinned = since is None
+        if since is None:
+            # Always a lower bound: without one the planner opens every day
+            # partition of the tick table kept (monitors.tickslots).
+            since = tickslots.window_start(until or timezone.now())
+        ticks = ticks.filter(scheduled_at__gte=since)
         if until:
             ticks = ticks.filter(scheduled_at__lt=until)
         paginator = TickPagination()
         page = paginator.paginate_queryset(ticks, request, view=self)
+        if pinned and paginator.base_url:
+            # The next pages keep the first page's window, not "now - 24 h"
+            # of their own request (which would drop the oldest rows).
+            paginator.base_url = replace_query_param(
+                paginator.base_url, "since", tickslots.slot_text(since)
+            )
         return paginator.get_paginated_response(TickSerializer(page, many=True).data)
 
     @extend_schema(
-        operation_id="monitors_tick_retrieve", responses=TickDetailSerializer
+        operation_id="monitors_tick_retrieve",
+        parameters=[
+            OpenApiParameter(
+                tickslots.SLOT_PARAM,
+                OpenApiTypes.DATETIME,
+                description=(
+                    "The tick's `scheduled_at`: the lookup then reads one day "
+                    "of ticks. Without it (or with another time) the tick is "
+                    f"looked for in the last {tickslots.LOOKUP_DAYS} days only."
+                ),
+            ),
+        ],
+        responses=TickDetailSerializer,
     )
     @action(detail=True, methods=["get"], url_path=r"ticks/(?P<tick_id>\d+)")
     def tick(
@@ -238,9 +267,13 @@ class MonitorViewSet(ProjectScopedViewSet[Monitor]):
     ) -> Response:
         """One tick with its evidence; another project's tick is a 404."""
         monitor = self.get_object()
-        tick = get_object_or_404(
-            Tick.objects.select_related("region"), monitor=monitor, pk=tick_id
+        at = _parse_time(request, tickslots.SLOT_PARAM)
+        assert tick_id is not None  # the route's pattern requires it
+        tick = tickslots.tick_find(
+            Tick.objects.select_related("region").filter(monitor=monitor), tick_id, at
         )
+        if tick is None:
+            raise NotFound()
         return Response(TickDetailSerializer(tick).data)
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
 from uptime.throttling import limit_signups
 
-from .. import services
+from .. import services, tickslots
 from ..forms import monitor_form_values
 from ..incident_updates import incident_update_post
 from ..maintenance import maintenance_until
@@ -181,13 +181,19 @@ def _days_left(monitor: Monitor) -> int | None:
 
 @login_required
 def tick_detail(request: HttpRequest, pk: int, tick_id: int) -> HttpResponse:
-    """One check with its evidence; another project's tick is a 404."""
-    tick = get_object_or_404(
-        Tick.objects.select_related("region", "monitor", "monitor__project"),
-        pk=tick_id,
-        monitor_id=pk,
-        monitor__project__in=projects_for(user=request.user),
+    """One check with its evidence; another project's tick is a 404.
+
+    Our links carry the slot (``?at=``) so the read opens one day partition;
+    a link without it (or with a wrong one) is looked up in recent days."""
+    tick = tickslots.tick_find(
+        Tick.objects.select_related("region", "monitor", "monitor__project").filter(
+            monitor_id=pk, monitor__project__in=projects_for(user=request.user)
+        ),
+        tick_id,
+        tickslots.parse_slot(request.GET.get(tickslots.SLOT_PARAM)),
     )
+    if tick is None:
+        raise Http404("No such check.")
     context = {
         "tick": tick,
         "monitor": tick.monitor,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..dashboard.rows import ago as _ago
 from ..dashboard.rows import duration_text
+from ..tickslots import slot_text
 
 register = template.Library()
 
@@ -51,3 +52,10 @@ def seconds(value: float | None) -> str:
 def state_word(status: str) -> str:
     """A state as a label: ``Up``, ``No data yet``."""
     return _STATE_WORDS.get(status, status.capitalize())
+
+
+@register.filter
+def slot(moment: datetime) -> str:
+    """A tick's slot for its link's ``?at=`` (``monitors.tickslots``): the
+    page then reads one day partition of the tick table, not all of them."""
+    return slot_text(moment)

@@ -70,7 +70,7 @@ CURSORS = [
 @pytest.fixture
 def world(owner: User, project: Project, make_monitor, regions):
     monitor = make_monitor()
-    Tick.objects.create(
+    tick = Tick.objects.create(
         monitor=monitor,
         region=regions[0],
         scheduled_at=timezone.now(),
@@ -83,7 +83,7 @@ def world(owner: User, project: Project, make_monitor, regions):
     )
     project.status_page_enabled = True
     project.save()
-    return {"monitor": monitor, "channel": channel, "project": project}
+    return {"monitor": monitor, "channel": channel, "project": project, "tick": tick}
 
 
 def _get(client: Client, path: str, query: str = "", **extra: Any):
@@ -126,6 +126,7 @@ def test_the_api_never_answers_500_to_a_malformed_parameter(
             "cursor",
             "page_size",
         ],
+        f"/api/monitors/{mid}/ticks/{world['tick'].pk}/": ["at"],
         "/api/incidents/": ["monitor", "status", *pages],
         "/api/regions/": pages,
         "/api/channels/": pages,
@@ -175,6 +176,7 @@ def test_pages_never_answer_500_to_a_malformed_parameter(world, owner: User) -> 
     pages = {
         "/": ["q", "status", "per_page", "page", "partial"],
         f"/monitors/{monitor.pk}/": ["range"],
+        f"/monitors/{monitor.pk}/ticks/{world['tick'].pk}/": ["at"],
         "/incidents/": ["page"],
         "/channels/": ["page"],
         "/project/": ["page"],
@@ -207,6 +209,9 @@ def test_admin_lists_never_answer_500_to_a_malformed_parameter(world) -> None:
     problems = []
     for path in lists:
         problems += _page_problems(client, path, ["q", "p", "o", "status__exact"])
+    problems += _page_problems(client, "/admin/monitors/tick/", ["scheduled"])
+    tick_page = f"/admin/monitors/tick/{world['tick'].pk}/change/"
+    problems += _page_problems(client, tick_page, ["at"])
     assert problems == []
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from monitors.dashboard.context import CACHE_KEY
 from monitors.models import Monitor, Project, Tick
+from monitors.tickslots import slot_text
 
 from .conftest import add_incident, add_ticks
 
@@ -75,7 +76,9 @@ def _failing_tick(monitor: Monitor, region: Any, **details: Any) -> Tick:
 
 
 def _tick_url(tick: Tick) -> str:
-    return reverse("dashboard:tick", args=[tick.monitor_id, tick.pk])
+    """As the monitor page links it: with the slot (``?at=``)."""
+    url = reverse("dashboard:tick", args=[tick.monitor_id, tick.pk])
+    return f"{url}?at={slot_text(tick.scheduled_at)}"
 
 
 def _assert_escaped(body: str) -> None:
