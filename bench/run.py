@@ -448,8 +448,12 @@ def run(args: argparse.Namespace) -> None:
         expected = expected_slots(setup, window, args.interval)
     finally:
         stop(processes)
-        target.terminate()
-        target.wait(10)
+        target.terminate()  # its hanging requests may hold a graceful stop
+        try:
+            target.wait(10)
+        except subprocess.TimeoutExpired:
+            target.kill()
+            target.wait()
     report(
         args,
         figures,
