@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 
@@ -27,11 +27,12 @@ def _arrays(objs: Sequence[Model], columns: Sequence[Field]) -> list[list[object
     """One array parameter per column, not one parameter per value: the query
     text stays the same whatever the batch size (the driver parses it once),
     and a 500-row batch of five columns is 5 parameters instead of 2,500."""
+    # The connection itself, not django.db.connection: every attribute read
+    # through that proxy looks the connection up again (a thread-local
+    # lookup per value, a fifth of a batch's time).
+    conn = connections[DEFAULT_DB_ALIAS]
     return [
-        [
-            column.get_db_prep_value(getattr(obj, column.attname), connection)
-            for obj in objs
-        ]
+        [column.get_db_prep_value(getattr(obj, column.attname), conn) for obj in objs]
         for column in columns
     ]
 
