@@ -10,12 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from monitors.models import EscalationPolicy, IncidentStatus, Project, Role
-from monitors.projects import project_require, projects_for
+from monitors.projects import project_object, project_require
 from monitors.services import incident_acknowledge
 from uptime.auth import signed_in_user
 from uptime.pages import page_projects, render_page
@@ -28,13 +28,11 @@ from .models import Channel, ChannelKind, Notification
 def _own_channel(request: HttpRequest, pk: int) -> Channel:
     """A channel of the user's projects (else 404); managing channels is for
     admins and owners (else 403): they route alerts and hold secrets."""
-    channel = get_object_or_404(
-        Channel.objects.select_related("project"),
+    channel, _ = project_object(
+        user=signed_in_user(request),
+        queryset=Channel.objects.select_related("project"),
         pk=pk,
-        project__in=projects_for(user=signed_in_user(request)),
-    )
-    project_require(
-        user=signed_in_user(request), project=channel.project, min_role=Role.ADMIN
+        min_role=Role.ADMIN,
     )
     return channel
 
@@ -316,9 +314,10 @@ def policy_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    policy = get_object_or_404(
-        EscalationPolicy.objects.select_related("project"),
+    policy, _ = project_object(
+        user=signed_in_user(request),
+        queryset=EscalationPolicy.objects.select_related("project"),
         pk=pk,
-        project__in=projects_for(user=signed_in_user(request)),
+        min_role=Role.VIEWER,  # _policy_page checks the role to change it
     )
     return _policy_page(request, policy.project, policy)

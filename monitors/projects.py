@@ -13,10 +13,11 @@ do), so a member without the role gets a 403.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
 
 from .models import Membership, Project, Role
 
@@ -83,3 +84,17 @@ def role_flags(role: str | None) -> dict[str, bool]:
         "manage": role_at_least(role, Role.ADMIN),
         "own": role_at_least(role, Role.OWNER),
     }
+
+
+_Owned = TypeVar("_Owned", bound=Model)
+
+
+def project_object(
+    *, user: Any, queryset: QuerySet[_Owned], pk: int, min_role: str
+) -> tuple[_Owned, str]:
+    """An object of one of the user's projects (``queryset`` rows have a
+    ``project``) and the user's role there: anyone else's is a 404 (its
+    existence is not revealed), a role below ``min_role`` a 403."""
+    obj = get_object_or_404(queryset, pk=pk, project__in=projects_for(user=user))
+    role = project_require(user=user, project=obj.project, min_role=min_role)  # type: ignore[attr-defined]  # every queryset passed here is of a project's rows
+    return obj, role

@@ -15,11 +15,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from monitors.models import Monitor, Project, Role
-from monitors.projects import project_require, projects_for
+from monitors.projects import project_object, project_require
 from uptime.auth import signed_in_user
 from uptime.forms import DescribedErrorsMixin
 from uptime.pages import page_projects, render_page
@@ -127,13 +127,11 @@ class StatusPageForm(DescribedErrorsMixin, forms.ModelForm):
 
 
 def _own_page(request: HttpRequest, pk: int) -> StatusPage:
-    page = get_object_or_404(
-        StatusPage.objects.select_related("project"),
+    page, _ = project_object(
+        user=signed_in_user(request),
+        queryset=StatusPage.objects.select_related("project"),
         pk=pk,
-        project__in=projects_for(user=signed_in_user(request)),
-    )
-    project_require(
-        user=signed_in_user(request), project=page.project, min_role=Role.ADMIN
+        min_role=Role.ADMIN,
     )
     return page
 

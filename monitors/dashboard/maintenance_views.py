@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -24,7 +24,7 @@ from ..maintenance import (
     maintenance_window_update,
 )
 from ..models import MaintenanceWindow, Monitor, Project, Role, Weekday
-from ..projects import project_require, projects_for
+from ..projects import project_object, project_require
 
 _LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -79,13 +79,11 @@ class MaintenanceWindowForm(DescribedErrorsMixin, forms.ModelForm):
 def _own_window(request: HttpRequest, pk: int) -> MaintenanceWindow:
     """A window of the user's projects (else 404); writing needs the member
     role, as for monitors (else 403)."""
-    window = get_object_or_404(
-        MaintenanceWindow.objects.select_related("project"),
+    window, _ = project_object(
+        user=signed_in_user(request),
+        queryset=MaintenanceWindow.objects.select_related("project"),
         pk=pk,
-        project__in=projects_for(user=signed_in_user(request)),
-    )
-    project_require(
-        user=signed_in_user(request), project=window.project, min_role=Role.MEMBER
+        min_role=Role.MEMBER,
     )
     return window
 

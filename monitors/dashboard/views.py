@@ -38,7 +38,7 @@ from ..models import (
     Tick,
 )
 from ..projects import (
-    project_require,
+    project_object,
     project_role,
     projects_for,
     role_at_least,
@@ -61,14 +61,13 @@ INCIDENT_PAGE_SIZE = 50
 def _own_monitor(request: HttpRequest, pk: int, min_role: str = Role.VIEWER) -> Monitor:
     """A monitor of one of the user's projects; anyone else's is a 404, and
     a role below ``min_role`` a 403. The user's role is on ``monitor.role``."""
-    monitor = get_object_or_404(
-        Monitor.objects.select_related("project", "depends_on"),
+    monitor, role = project_object(
+        user=request.user,
+        queryset=Monitor.objects.select_related("project", "depends_on"),
         pk=pk,
-        project__in=projects_for(user=request.user),
+        min_role=min_role,
     )
-    monitor.role = project_require(
-        user=request.user, project=monitor.project, min_role=min_role
-    )
+    monitor.role = role
     return monitor
 
 
