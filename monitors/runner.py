@@ -119,7 +119,7 @@ def result_missed(message: str, **details: object) -> CheckResult:
 
 
 class _LoopLag:
-    """How late this batch's event loop runs, measured by a ticker.
+    """How late the worker's event loop runs, measured by a ticker.
 
     The ticker asks to wake every ``LAG_TICK_SECONDS``; how much later it
     actually wakes is the time every other coroutine waited for the loop
@@ -222,7 +222,6 @@ def check_phase(monitor_id: int) -> float:
 
 async def _run_phased(
     monitor_id: int,
-    spec: CheckSpec,
     start_at: datetime | None,
     run: Callable[[], Awaitable[None]],
 ) -> None:
@@ -329,12 +328,16 @@ class _CheckRuntime:
                 default_resolver=resolver,
             )
             if old is not None:  # batches still running on it finish first
+                self.retired.append(old.session)
                 asyncio.get_running_loop().call_later(
                     SESSION_GRACE_SECONDS,
-                    lambda: asyncio.ensure_future(old.session.close()),
+                    lambda: asyncio.ensure_future(self._close_retired(old.session)),
                 )
-                self.retired.append(old.session)
         return self.context
+
+    async def _close_retired(self, session: aiohttp.ClientSession) -> None:
+        self.retired.remove(session)
+        await session.close()
 
     async def _batch(
         self,
@@ -349,7 +352,6 @@ class _CheckRuntime:
             *(
                 _run_phased(
                     mid,
-                    spec,
                     start_at,
                     partial(
                         _run_one,
